@@ -1,0 +1,88 @@
+"""The web side's connection to the job system: the store and the Celery producer."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import kombu.exceptions
+import redis
+from celery import Celery
+from flask import Flask, current_app
+
+from jobs.catalogue import ReportType
+from jobs.celery_config import celery_config
+from jobs.errors import BrokerUnavailable, StoreUnavailable
+from jobs.keys import Keys
+from jobs.settings import Settings
+from jobs.store import JobRecord, JobSnapshot, JobStore, connect
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Backend:
+    """Everything a request needs to reach jobs; built once per process."""
+
+    settings: Settings
+    store: JobStore
+    celery: Celery
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Backend:
+        """Build clients (they connect lazily, on first use)."""
+        producer = Celery("async-reports", set_as_current=False)
+        producer.config_from_object(celery_config(settings))
+        client = connect(settings.result_backend_url, settings.redis_timeout)
+        store = JobStore(
+            client,
+            Keys(settings.key_prefix),
+            settings.retention_seconds,
+            settings.tombstone_seconds,
+        )
+        return cls(settings, store, producer)
+
+    def submit(
+        self, report_type: ReportType, parameters: dict[str, Any], owner: str
+    ) -> JobSnapshot:
+        """Record a job, then enqueue it; if the enqueue fails, leave nothing behind."""
+        record = JobRecord(
+            id=str(uuid.uuid4()),
+            report_type=report_type.name,
+            parameters=parameters,
+            owner=owner,
+            created_at=time.time(),
+        )
+        self.store.create(record)
+        try:
+            self.celery.send_task(
+                report_type.task_name, args=[record.id, parameters], task_id=record.id
+            )
+        except (kombu.exceptions.OperationalError, redis.RedisError, OSError) as exc:
+            log.warning("enqueue of job %s failed: %s", record.id, exc)
+            try:
+                self.store.discard(record)
+            except StoreUnavailable:
+                log.exception("could not discard job %s after a failed enqueue", record.id)
+            raise BrokerUnavailable(str(exc)) from exc
+        return JobSnapshot(
+            record=record,
+            celery_meta=None,
+            queue_rank=None,
+            mean_duration=None,
+            worker_slots=0,
+            read_at=record.created_at,
+        )
+
+
+def init_app(app: Flask) -> None:
+    """Attach a Backend to the app (no connection is made here)."""
+    app.extensions["async_reports"] = Backend.from_settings(app.config["SETTINGS"])
+
+
+def backend() -> Backend:
+    """The Backend of the current app."""
+    return current_app.extensions["async_reports"]

@@ -1,0 +1,106 @@
+"""`./dev serve` runs the service; `./dev test` runs every check. See the README."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+from devstack import redis_server
+from devstack.procfile import read_procfile
+from jobs.settings import DEFAULT_REDIS_URL, PROJECT_ROOT
+
+VAR = PROJECT_ROOT / "var"
+BIN = Path(sys.executable).parent
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    return env
+
+
+def serve(args: argparse.Namespace) -> int:
+    """Redis (if none answers), sample data (if missing), then web + worker in the foreground."""
+    from honcho.manager import Manager
+
+    env = _env()
+    env.setdefault("PORT", "8000")
+    env.setdefault("WEB_CONCURRENCY", "2")
+    url = env.setdefault("REDIS_URL", DEFAULT_REDIS_URL)
+    manager = Manager()
+    if redis_server.answers(url):
+        print(f"using the Redis at {url}", flush=True)
+    else:
+        cmd = redis_server.server_command(url, VAR / "redis")
+        print(f"no Redis at {url}: starting {cmd[0]} with data in var/redis", flush=True)
+        manager.add_process("redis", shlex.join(cmd), env=env)
+    seed = [
+        sys.executable,
+        "-m",
+        "worker.sales.seed",
+        "--if-empty",
+        "--rows",
+        env.get("SEED_ROWS", "1000000"),
+    ]
+    subprocess.run(seed, env=env, check=True, cwd=PROJECT_ROOT)
+    wanted = args.processes or ["web", "worker"]
+    procfile = read_procfile()
+    for name in wanted:
+        manager.add_process(name, procfile[name], env=env, cwd=str(PROJECT_ROOT))
+    print(f"async-reports on http://127.0.0.1:{env['PORT']}/api/docs  (Ctrl-C stops)", flush=True)
+    manager.loop()
+    return int(manager.returncode or 0)
+
+
+def test(args: argparse.Namespace) -> int:
+    """Lint, type-check and run every test against a Redis of the tests' own."""
+    env = _env()
+    steps = [
+        ["ruff", "check", "."],
+        ["ruff", "format", "--check", "."],
+        ["mypy"],
+    ]
+    for step in steps:
+        print("$", shlex.join(step), flush=True)
+        if subprocess.run(step, env=env, cwd=PROJECT_ROOT).returncode:
+            return 1
+    started = None
+    test_url = env.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    if not redis_server.answers(test_url):
+        test_url = "redis://127.0.0.1:6391/15"
+        started = redis_server.start(
+            test_url, VAR / "test-redis", VAR / "test-redis.log", appendonly=False
+        )
+        print(f"started a Redis for the tests at {test_url}", flush=True)
+    env["TEST_REDIS_URL"] = test_url
+    try:
+        cmd = [sys.executable, "-m", "pytest", *args.pytest_args]
+        print("$", shlex.join(cmd), flush=True)
+        return subprocess.run(cmd, env=env, cwd=PROJECT_ROOT).returncode
+    finally:
+        if started is not None:
+            started.terminate()
+            started.wait(10)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point."""
+    parser = argparse.ArgumentParser(prog="./dev", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_serve = sub.add_parser("serve", help="run Redis (if needed), web and worker")
+    p_serve.add_argument("processes", nargs="*", help="Procfile names (default: web worker)")
+    p_serve.set_defaults(func=serve)
+    p_test = sub.add_parser("test", help="ruff, mypy and the whole test suite")
+    p_test.add_argument("pytest_args", nargs=argparse.REMAINDER)
+    p_test.set_defaults(func=test)
+    args = parser.parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

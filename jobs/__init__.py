@@ -1,0 +1,1 @@
+"""The job model shared by the web and worker processes: keys, store, states, catalogue."""

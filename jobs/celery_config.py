@@ -1,0 +1,76 @@
+"""Celery settings shared by the producer (web) and the consumers (workers).
+
+Each reliability setting is here because of a known Celery failure; see the README's
+"Guarantees" section.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jobs.settings import Settings
+
+DEFAULT_QUEUE = "reports"
+
+
+def celery_config(settings: Settings) -> dict[str, Any]:
+    """The Celery configuration for one deployment."""
+    timeout = settings.redis_timeout
+    redis_options = {
+        "socket_timeout": timeout,
+        "socket_connect_timeout": timeout,
+        "socket_keepalive": True,
+        "health_check_interval": 10,
+        "retry_on_timeout": True,
+    }
+    return {
+        "broker_url": settings.broker_url,
+        "result_backend": settings.result_backend_url,
+        # JSON only: a pickle message could run code in the worker.
+        "task_serializer": "json",
+        "result_serializer": "json",
+        "accept_content": ["json"],
+        "result_accept_content": ["json"],
+        # Ack after the task ran, give the job back when the worker process dies,
+        # and take one message at a time so a crash loses no prefetched jobs.
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "task_track_started": True,
+        "task_soft_time_limit": settings.task_soft_time_limit,
+        "task_time_limit": settings.task_time_limit,
+        # Redelivery of an unacked message happens after the visibility timeout;
+        # it must exceed the longest run (the hard limit) or a running job is
+        # handed to a second worker.
+        "broker_transport_options": {
+            "visibility_timeout": settings.task_time_limit + 60,
+            **redis_options,
+        },
+        "result_backend_transport_options": {**redis_options},
+        "redis_socket_timeout": timeout,
+        "redis_socket_connect_timeout": timeout,
+        "redis_socket_keepalive": True,
+        "redis_backend_health_check_interval": 10,
+        "result_expires": settings.retention_seconds,
+        "broker_connection_retry_on_startup": True,
+        "broker_connection_timeout": timeout,
+        "broker_heartbeat": 10,
+        "broker_pool_limit": 10,
+        # A publish that cannot reach the broker fails quickly so the API can
+        # answer 503 instead of hanging.
+        "task_publish_retry": True,
+        "task_publish_retry_policy": {
+            "max_retries": 2,
+            "interval_start": 0.1,
+            "interval_step": 0.2,
+            "interval_max": 0.5,
+        },
+        "task_default_queue": DEFAULT_QUEUE,
+        "worker_send_task_events": True,
+        "task_send_sent_event": True,
+        "worker_hijack_root_logger": False,
+        "worker_max_tasks_per_child": 1000,
+        "worker_cancel_long_running_tasks_on_connection_loss": False,
+        "task_ignore_result": False,
+        "result_extended": False,
+    }

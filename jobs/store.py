@@ -1,0 +1,254 @@
+"""JobStore: job records in Redis, read together with Celery's result in one round trip."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis
+
+from jobs.errors import StoreUnavailable
+from jobs.keys import Keys
+
+RECENT_DURATIONS = 20  # run times kept per report type for estimates
+
+
+def connect(url: str, timeout: float = 2.0) -> redis.Redis:
+    """A Redis client that fails fast (never hangs) and checks idle connections."""
+    return redis.Redis.from_url(
+        url,
+        decode_responses=True,
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
+        socket_keepalive=True,
+        health_check_interval=30,
+    )
+
+
+@contextmanager
+def reachable() -> Iterator[None]:
+    """Turn redis-py's connection failures into StoreUnavailable."""
+    try:
+        yield
+    except (redis.ConnectionError, redis.TimeoutError) as exc:
+        raise StoreUnavailable(str(exc)) from exc
+
+
+@dataclass
+class JobRecord:
+    """What we know about a job apart from Celery's result."""
+
+    id: str
+    report_type: str
+    parameters: dict[str, Any]
+    owner: str
+    created_at: float
+    started_at: float | None = None
+    finished_at: float | None = None
+    error: dict[str, Any] | None = None
+    cancel_requested: bool = False
+    worker: str | None = None
+    attempts: int = 0
+
+    def to_hash(self) -> dict[str, str]:
+        """Flatten for HSET (only the fields that are set)."""
+        out = {
+            "id": self.id,
+            "reportType": self.report_type,
+            "parameters": json.dumps(self.parameters, separators=(",", ":"), sort_keys=True),
+            "owner": self.owner,
+            "createdAt": repr(self.created_at),
+            "attempts": str(self.attempts),
+        }
+        if self.started_at is not None:
+            out["startedAt"] = repr(self.started_at)
+        if self.finished_at is not None:
+            out["finishedAt"] = repr(self.finished_at)
+        if self.error is not None:
+            out["error"] = json.dumps(self.error)
+        if self.cancel_requested:
+            out["cancel"] = "1"
+        if self.worker:
+            out["worker"] = self.worker
+        return out
+
+    @classmethod
+    def from_hash(cls, h: dict[str, str]) -> JobRecord:
+        """Rebuild from HGETALL output."""
+
+        def num(name: str) -> float | None:
+            return float(h[name]) if h.get(name) else None
+
+        return cls(
+            id=h["id"],
+            report_type=h["reportType"],
+            parameters=json.loads(h.get("parameters") or "{}"),
+            owner=h.get("owner", ""),
+            created_at=float(h["createdAt"]),
+            started_at=num("startedAt"),
+            finished_at=num("finishedAt"),
+            error=json.loads(h["error"]) if h.get("error") else None,
+            cancel_requested=h.get("cancel") == "1",
+            worker=h.get("worker") or None,
+            attempts=int(h.get("attempts") or 0),
+        )
+
+
+@dataclass
+class JobSnapshot:
+    """A job's record and Celery result as read together, plus what estimates need."""
+
+    record: JobRecord
+    celery_meta: dict[str, Any] | None
+    queue_rank: int | None
+    mean_duration: float | None
+    worker_slots: int
+    read_at: float = field(default_factory=time.time)
+
+    @property
+    def celery_state(self) -> str | None:
+        """Celery's state, or None when Celery has written nothing yet."""
+        return self.celery_meta.get("status") if self.celery_meta else None
+
+
+class JobStore:
+    """Reads and writes job records; one instance per process, thread-safe."""
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        keys: Keys,
+        retention_seconds: int,
+        tombstone_seconds: int | None = None,
+    ) -> None:
+        self.redis = client
+        self.keys = keys
+        self.retention = retention_seconds
+        self.tombstone_ttl = tombstone_seconds or retention_seconds * 7
+        self._update_script = client.register_script(_UPDATE_IF_EXISTS)
+
+    # -- web side ---------------------------------------------------------
+    def create(self, record: JobRecord) -> None:
+        """Write a new job's record and indexes in one pipeline."""
+        k = self.keys
+        with reachable():
+            pipe = self.redis.pipeline(transaction=True)
+            pipe.hset(k.job(record.id), mapping=record.to_hash())  # type: ignore[arg-type]
+            pipe.expire(k.job(record.id), self.retention)
+            pipe.zadd(k.queued(), {record.id: record.created_at})
+            pipe.zadd(k.owner_jobs(record.owner), {record.id: record.created_at})
+            pipe.set(k.tombstone(record.id), record.owner, ex=self.tombstone_ttl)
+            pipe.execute()
+
+    def discard(self, record: JobRecord) -> None:
+        """Remove every trace of a job that could not be enqueued."""
+        k = self.keys
+        with reachable():
+            pipe = self.redis.pipeline(transaction=True)
+            pipe.delete(k.job(record.id), k.tombstone(record.id), k.celery_meta(record.id))
+            pipe.zrem(k.queued(), record.id)
+            pipe.zrem(k.owner_jobs(record.owner), record.id)
+            pipe.execute()
+
+    def read(self, job_id: str) -> JobSnapshot | None:
+        """Read a job's whole state in one round trip; None when there is no record."""
+        k = self.keys
+        with reachable():
+            pipe = self.redis.pipeline(transaction=True)
+            pipe.hgetall(k.job(job_id))
+            pipe.get(k.celery_meta(job_id))
+            pipe.zrank(k.queued(), job_id)
+            pipe.hgetall(k.stats())
+            pipe.hvals(k.workers())
+            raw, meta, rank, stats, slots = pipe.execute()
+        if not raw:
+            return None
+        record = JobRecord.from_hash(raw)
+        mean = stats.get(record.report_type)
+        return JobSnapshot(
+            record=record,
+            celery_meta=json.loads(meta) if meta else None,
+            queue_rank=rank,
+            mean_duration=float(mean) if mean else None,
+            worker_slots=sum(int(s) for s in slots if s.isdigit()),
+        )
+
+    def existed(self, job_id: str) -> str | None:
+        """The owner of a job whose record is gone but whose tombstone remains."""
+        with reachable():
+            owner = self.redis.get(self.keys.tombstone(job_id))
+        return str(owner) if owner is not None else None
+
+    # -- worker side ------------------------------------------------------
+    def mark_started(self, job_id: str, worker: str) -> None:
+        """Record that a worker began (or began again) to run a job."""
+        k = self.keys
+        with reachable():
+            self.redis.zrem(k.queued(), job_id)
+        # Only touches a record that exists, so a late redelivery of an expired
+        # job does not resurrect a record without its fields.
+        self._update(job_id, {"startedAt": repr(time.time()), "worker": worker}, incr_attempts=True)
+
+    def mark_finished(
+        self,
+        job_id: str,
+        report_type: str,
+        duration: float | None,
+        error: dict[str, Any] | None = None,
+    ) -> None:
+        """Record the end of a run and, for successes, its duration for estimates."""
+        fields_ = {"finishedAt": repr(time.time())}
+        if error is not None:
+            fields_["error"] = json.dumps(error)
+        self._update(job_id, fields_)
+        if duration is not None:
+            self.record_duration(report_type, duration)
+
+    def record_duration(self, report_type: str, seconds: float) -> None:
+        """Keep the last few run times of a type and their mean (read by estimates)."""
+        k = self.keys
+        with reachable():
+            pipe = self.redis.pipeline(transaction=False)
+            pipe.lpush(k.durations(report_type), f"{seconds:.6f}")
+            pipe.ltrim(k.durations(report_type), 0, RECENT_DURATIONS - 1)
+            pipe.lrange(k.durations(report_type), 0, -1)
+            recent = pipe.execute()[2]
+            mean = sum(float(x) for x in recent) / len(recent)
+            self.redis.hset(k.stats(), report_type, f"{mean:.6f}")
+
+    def register_worker(self, hostname: str, slots: int) -> None:
+        """Announce a worker's pool size, so queue estimates know the parallelism."""
+        with reachable():
+            self.redis.hset(self.keys.workers(), hostname, str(slots))
+
+    def unregister_worker(self, hostname: str) -> None:
+        """Forget a worker that shut down."""
+        with reachable():
+            self.redis.hdel(self.keys.workers(), hostname)
+
+    def notify(self, job_id: str) -> None:
+        """Tell waiting clients (long polls) that a job's document changed."""
+        with reachable():
+            self.redis.publish(self.keys.events(job_id), "changed")
+
+    def _update(self, job_id: str, mapping: dict[str, str], incr_attempts: bool = False) -> None:
+        k = self.keys
+        args: list[str] = ["1" if incr_attempts else "0", k.events(job_id)]
+        for name, value in mapping.items():
+            args += [name, value]
+        with reachable():
+            self._update_script(keys=[k.job(job_id)], args=args)
+
+
+# Update fields of a record only if it still exists, then announce the change.
+_UPDATE_IF_EXISTS = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if ARGV[1] == '1' then redis.call('HINCRBY', KEYS[1], 'attempts', 1) end
+for i = 3, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+redis.call('PUBLISH', ARGV[2], 'changed')
+return 1
+"""

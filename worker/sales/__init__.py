@@ -1,0 +1,1 @@
+"""The sales database: its schema and a deterministic sample data set."""

@@ -1,0 +1,149 @@
+"""One thin Celery task per report type: validate, compute in steps, record the outcome."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import logging
+import random
+import time
+from typing import Any
+
+from celery import Task
+from celery.exceptions import SoftTimeLimitExceeded
+from marshmallow import ValidationError
+from sqlalchemy.exc import DBAPIError, NoSuchTableError
+
+from jobs.catalogue import REPORT_TYPES, ReportType
+from jobs.keys import Keys
+from jobs.problems import INTERNAL_ERROR, TIME_LIMIT
+from jobs.states import PROGRESS
+from jobs.store import JobStore, connect
+from worker.celery_app import app, settings
+from worker.db import engine_for
+from worker.errors import (
+    DataUnavailable,
+    InvalidParameters,
+    ReportError,
+    TransientError,
+)
+from worker.reports import COMPUTATIONS
+
+log = logging.getLogger(__name__)
+
+MAX_RETRIES = 5
+
+
+@functools.cache
+def store() -> JobStore:
+    """This process's job store (redis-py reconnects by itself after a fork)."""
+    return JobStore(
+        connect(settings.result_backend_url, settings.redis_timeout),
+        Keys(settings.key_prefix),
+        settings.retention_seconds,
+        settings.tombstone_seconds,
+    )
+
+
+def backoff(retries: int) -> float:
+    """Exponential backoff with full jitter: 1, 2, 4, 8 ... seconds, capped at 60."""
+    return random.uniform(0.5, 1.0) * min(60.0, 2.0**retries)
+
+
+def classify_database_error(exc: DBAPIError | NoSuchTableError) -> ReportError:
+    """Tell a missing table (permanent) from a connection problem (worth a retry)."""
+    text = str(getattr(exc, "orig", exc)).lower()
+    if (
+        isinstance(exc, NoSuchTableError)
+        or "no such table" in text
+        or ("relation" in text and "does not exist" in text)
+    ):
+        return DataUnavailable(
+            "The sales database has no `sales` table. Ask the operators to load the sales "
+            "data (see the README: the seed command), then submit the report again."
+        )
+    if isinstance(exc, DBAPIError) and (
+        exc.connection_invalidated or "connect" in text or "could not" in text or "timeout" in text
+    ):
+        return TransientError("The sales database could not be reached.")
+    return ReportError("The sales database rejected a query of this report.")
+
+
+def run_report(
+    task: Task, report_type: ReportType, job_id: str, parameters: dict[str, Any]
+) -> dict[str, Any]:
+    """The body of every report task."""
+    jobs = store()
+    jobs.mark_started(job_id, task.request.hostname or "worker")
+    started = time.monotonic()
+    try:
+        try:
+            params = report_type.parameters().load(parameters)
+        except ValidationError as exc:
+            raise InvalidParameters(f"Invalid parameters: {exc.messages}") from None
+
+        def on_step(current: int, total: int) -> None:
+            percent = int(current * 100 / total) if total else 100
+            task.update_state(
+                state=PROGRESS,
+                meta={
+                    "current": current,
+                    "total": total,
+                    "percent": percent,
+                    "elapsed": round(time.monotonic() - started, 3),
+                },
+            )
+            jobs.notify(job_id)
+
+        try:
+            data = COMPUTATIONS[report_type.name](
+                engine_for(settings.database_url), params, on_step
+            )
+        except (DBAPIError, NoSuchTableError) as exc:
+            raise classify_database_error(exc) from exc
+    except TransientError as exc:
+        if task.request.retries < MAX_RETRIES:
+            log.warning("job %s: %s; retrying", job_id, exc)
+            raise task.retry(exc=exc, countdown=backoff(task.request.retries)) from exc
+        jobs.mark_finished(job_id, report_type.name, None, exc.problem())
+        raise
+    except ReportError as exc:
+        jobs.mark_finished(job_id, report_type.name, None, exc.problem())
+        raise
+    except SoftTimeLimitExceeded:
+        jobs.mark_finished(
+            job_id,
+            report_type.name,
+            None,
+            {
+                **TIME_LIMIT,
+                "detail": f"The report did not finish within {settings.task_soft_time_limit} "
+                "seconds and was stopped. Ask for a smaller range, or ask the "
+                "operators to raise TASK_SOFT_TIME_LIMIT.",
+            },
+        )
+        raise
+    except Exception:
+        log.exception("job %s failed with an internal error", job_id)
+        jobs.mark_finished(job_id, report_type.name, None, INTERNAL_ERROR)
+        raise
+    jobs.mark_finished(job_id, report_type.name, time.monotonic() - started)
+    return {
+        "reportType": report_type.name,
+        "parameters": parameters,
+        "generatedAt": dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        **data,
+    }
+
+
+def _register(report_type: ReportType) -> Task:
+    def body(self: Task, job_id: str, parameters: dict[str, Any]) -> dict[str, Any]:
+        return run_report(self, report_type, job_id, parameters)
+
+    body.__name__ = report_type.task_name.replace(".", "_")
+    body.__doc__ = f"Compute a {report_type.name} report for one job."
+    # Report errors are expected outcomes: logged without a traceback.
+    return app.task(name=report_type.task_name, bind=True, throws=(ReportError,))(body)
+
+
+TASKS = {name: _register(rt) for name, rt in REPORT_TYPES.items()}
