@@ -42,6 +42,7 @@ def describe_catalogue(api: Api) -> dict[str, dict[str, Any]]:
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the web app; nothing connects until the first request."""
+    from app.health import bp as health_bp
     from app.reports import blp as reports_blp
     from app.schemas import ProblemSchema
 
@@ -58,6 +59,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         },
     )
     api.register_blueprint(reports_blp)
+    app.register_blueprint(health_bp)
     problems.register_error_handlers(app)
     backend.init_app(app)
     app.extensions["async_reports_catalogue"] = describe_catalogue(api)

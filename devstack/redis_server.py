@@ -66,12 +66,16 @@ def start(
 ) -> subprocess.Popen[bytes]:
     """Start a Redis in the background and wait until it answers."""
     out = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115
-    proc = subprocess.Popen(
-        server_command(url, data_dir, appendonly),
-        stdout=out,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    try:
+        proc = subprocess.Popen(
+            server_command(url, data_dir, appendonly),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    finally:
+        if not isinstance(out, int):
+            out.close()  # the child has its own descriptor
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         if answers(url):

@@ -1,0 +1,56 @@
+"""Liveness and readiness endpoints for load balancers and orchestrators."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import redis
+from flask import Blueprint, Response, json
+
+from app.backend import backend
+
+bp = Blueprint("health", __name__)
+
+_WORKER_CACHE: dict[str, Any] = {"at": 0.0, "names": []}
+WORKER_CACHE_SECONDS = 2.0
+
+
+@bp.get("/healthz")
+def healthz() -> Response:
+    """The process is up (no dependency is checked)."""
+    return Response(json.dumps({"status": "ok"}), mimetype="application/json")
+
+
+def _workers() -> list[str]:
+    # A broadcast ping costs every worker a reply; answer from a short cache.
+    now = time.monotonic()
+    if now - _WORKER_CACHE["at"] > WORKER_CACHE_SECONDS:
+        replies = backend().celery.control.ping(timeout=1.0) or []
+        _WORKER_CACHE.update(at=now, names=sorted(name for r in replies for name in r))
+    return list(_WORKER_CACHE["names"])
+
+
+@bp.get("/readyz")
+def readyz() -> Response:
+    """Ready when the store and broker answer and at least one worker replies."""
+    checks: dict[str, Any] = {}
+    try:
+        backend().store.redis.ping()
+        checks["store"] = "ok"
+    except (redis.RedisError, OSError) as exc:
+        checks["store"] = f"unreachable: {type(exc).__name__}"
+    try:
+        with backend().celery.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+        checks["broker"] = "ok"
+        workers = _workers()
+        checks["workers"] = len(workers) if workers else "none answering"
+    except Exception as exc:  # noqa: BLE001 - any failure means "not ready", reported below
+        checks["broker"] = f"unreachable: {type(exc).__name__}"
+        checks["workers"] = "unknown"
+    ready = all(v == "ok" for k, v in checks.items() if k != "workers") and isinstance(
+        checks["workers"], int
+    )
+    body = {"status": "ready" if ready else "not ready", "checks": checks}
+    return Response(json.dumps(body), status=200 if ready else 503, mimetype="application/json")

@@ -1,0 +1,120 @@
+"""Shared fixtures: a private Redis, seeded sales databases, a running stack."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+import sqlalchemy
+
+from devstack import redis_server
+from devstack.stack import Stack, free_port
+from worker.db import make_engine
+from worker.sales.seed import seed
+
+TEST_ROWS = 30_000
+PG_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Redis of this test session's own (its own port), or TEST_REDIS_URL if given."""
+    given = os.environ.get("TEST_REDIS_URL")
+    if given:
+        client = redis.Redis.from_url(given)
+        client.flushdb()
+        yield given
+        client.flushdb()
+        return
+    url = f"redis://127.0.0.1:{free_port()}/0"
+    data = tmp_path_factory.mktemp("redis")
+    proc = redis_server.start(url, data, data / "redis.log", appendonly=False)
+    yield url
+    proc.terminate()
+    proc.wait(10)
+
+
+@pytest.fixture(scope="session")
+def redis_client(redis_url: str) -> redis.Redis:
+    """A client of the test Redis (decoded strings)."""
+    return redis.Redis.from_url(redis_url, decode_responses=True)
+
+
+@pytest.fixture(scope="session")
+def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A SQLite sales database seeded with the deterministic sample set."""
+    path = tmp_path_factory.mktemp("sales") / "sales.db"
+    url = f"sqlite:///{path}"
+    engine = make_engine(url)
+    seed(engine, TEST_ROWS)
+    engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A PostgreSQL schema of this session's own, seeded; skipped off CI if no server."""
+    schema = f"ar_test_{uuid.uuid4().hex[:8]}"
+    admin = sqlalchemy.create_engine(PG_URL, connect_args={"connect_timeout": 3})
+    try:
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    except sqlalchemy.exc.OperationalError as exc:
+        if IN_CI:
+            raise
+        pytest.skip(f"no PostgreSQL at {PG_URL}: {exc}")
+    sep = "&" if "?" in PG_URL else "?"
+    url = f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+    engine = make_engine(url)
+    seed(engine, TEST_ROWS)
+    engine.dispose()
+    yield url
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+    admin.dispose()
+
+
+def start_stack(
+    tmp: Path,
+    redis_url: str,
+    database_url: str,
+    workers: int = 1,
+    extra_env: dict[str, str] | None = None,
+) -> Stack:
+    """web + N workers from the Procfile, with a platform's variables plus `extra_env`."""
+    env = {
+        "REDIS_URL": redis_url,
+        "DATABASE_URL": database_url,
+        "WEB_CONCURRENCY": "2",
+        **(extra_env or {}),
+    }
+    stack = Stack(env=env, log_dir=tmp)
+    try:
+        stack.start("web")
+        for i in range(workers):
+            stack.start("worker", f"worker{i}", {"WORKER_NAME": f"w{i}-{uuid.uuid4().hex[:6]}"})
+        stack.wait_ready(workers=workers)
+    except BaseException:
+        stack.stop_all()
+        raise
+    return stack
+
+
+@pytest.fixture(scope="session")
+def stack(
+    tmp_path_factory: pytest.TempPathFactory, redis_url: str, sqlite_url: str
+) -> Iterator[Stack]:
+    """web (gunicorn) + one worker (Celery) on the SQLite data, diagnostic reports on."""
+    s = start_stack(
+        tmp_path_factory.mktemp("stack"),
+        redis_url,
+        sqlite_url,
+        extra_env={"ENABLE_DIAGNOSTIC_REPORTS": "1"},
+    )
+    yield s
+    s.stop_all()
