@@ -69,23 +69,12 @@ def test(args: argparse.Namespace) -> int:
         print("$", shlex.join(step), flush=True)
         if subprocess.run(step, env=env, cwd=PROJECT_ROOT).returncode:
             return 1
-    started = None
-    test_url = env.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-    if not redis_server.answers(test_url):
-        test_url = "redis://127.0.0.1:6391/15"
-        started = redis_server.start(
-            test_url, VAR / "test-redis", VAR / "test-redis.log", appendonly=False
-        )
-        print(f"started a Redis for the tests at {test_url}", flush=True)
-    env["TEST_REDIS_URL"] = test_url
-    try:
-        cmd = [sys.executable, "-m", "pytest", *args.pytest_args]
-        print("$", shlex.join(cmd), flush=True)
-        return subprocess.run(cmd, env=env, cwd=PROJECT_ROOT).returncode
-    finally:
-        if started is not None:
-            started.terminate()
-            started.wait(10)
+    # Each pytest session starts a Redis of its own on a free port (tests/conftest.py),
+    # so parallel runs never share a queue or flush each other's data. A Redis given
+    # in TEST_REDIS_URL is used (and flushed) instead.
+    cmd = [sys.executable, "-m", "pytest", *args.pytest_args]
+    print("$", shlex.join(cmd), flush=True)
+    return subprocess.run(cmd, env=env, cwd=PROJECT_ROOT).returncode
 
 
 def main(argv: list[str] | None = None) -> int:
