@@ -17,16 +17,15 @@ MIN_YEAR, MAX_YEAR = 1970, 2100
 MAX_RANGE_DAYS = 366 * 10
 
 
-class YearField(fields.Integer):
-    """A calendar year given as a number or a numeric string ("2023")."""
+class WholeNumber(fields.Integer):
+    """An integer given as a number or a numeric string ("5"); never a bool or a fraction.
+
+    marshmallow's non-strict Integer would truncate 2.5 to 2: a client asking for
+    month 2.5 must hear that it is invalid, not get February.
+    """
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(
-            strict=False,
-            validate=validate.Range(MIN_YEAR, MAX_YEAR),
-            metadata={"description": f"Calendar year, {MIN_YEAR}-{MAX_YEAR}", "example": "2023"},
-            **kwargs,
-        )
+        super().__init__(strict=False, **kwargs)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
         if isinstance(value, (bool, float)):
@@ -34,6 +33,17 @@ class YearField(fields.Integer):
         if isinstance(value, str) and not value.strip().isdigit():
             raise self.make_error("invalid")
         return int(super()._deserialize(value, attr, data, **kwargs))
+
+
+class YearField(WholeNumber):
+    """A calendar year given as a number or a numeric string ("2023")."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(
+            validate=validate.Range(MIN_YEAR, MAX_YEAR),
+            metadata={"description": f"Calendar year, {MIN_YEAR}-{MAX_YEAR}", "example": "2023"},
+            **kwargs,
+        )
 
 
 class YearlySalesParameters(Schema):
@@ -46,9 +56,8 @@ class MonthlySalesParameters(Schema):
     """Parameters of `monthly-sales`."""
 
     year = YearField(required=True)
-    month = fields.Integer(
+    month = WholeNumber(
         required=True,
-        strict=False,
         validate=validate.Range(1, 12),
         metadata={"description": "Month number, 1-12", "example": 5},
     )
@@ -66,9 +75,8 @@ class TopProductsParameters(Schema):
         required=True,
         metadata={"description": "Last day, inclusive (YYYY-MM-DD)", "example": "2023-03-31"},
     )
-    limit = fields.Integer(
+    limit = WholeNumber(
         load_default=10,
-        strict=False,
         validate=validate.Range(1, 100),
         metadata={"description": "How many products, 1-100", "example": 10},
     )
@@ -96,9 +104,8 @@ class RegionBreakdownParameters(Schema):
     """Parameters of `region-breakdown`."""
 
     year = YearField(required=True)
-    quarter = fields.Integer(
+    quarter = WholeNumber(
         load_default=None,
-        strict=False,
         validate=validate.Range(1, 4),
         metadata={"description": "Only this quarter, 1-4 (optional)", "example": 2},
     )
