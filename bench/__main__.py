@@ -1,0 +1,547 @@
+"""The benchmark suite: our service against bare baselines, in the same run, on one Redis.
+
+    ./dev bench                      # everything, prints the table (see bench/README.md)
+    ./dev bench --only http jobs     # some parts
+    ./dev bench --sweep              # also gunicorn / Celery pool settings side by side
+
+Every comparison starts the baseline with the Procfile's own command (only the app target
+swapped) and the same environment, so gunicorn.conf.py and the Celery settings are shared.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import psutil
+import redis
+import requests
+import sqlalchemy
+
+from bench.harness import (
+    BARE_APP,
+    OURS_APP,
+    OURS_CELERY,
+    RAW_CELERY,
+    Bench,
+    Figure,
+    ensure_wrk,
+    percentile,
+    stop_tree,
+    wait_done,
+    wait_http,
+    wait_worker,
+    wrk,
+)
+from devstack import redis_server
+from devstack.stack import free_port
+from jobs.settings import PROJECT_ROOT
+
+VAR = PROJECT_ROOT / "var" / "bench"
+PG_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+NOOP = {"reportType": "noop", "parameters": {"steps": 0, "stepSeconds": 0}}
+YEAR = 2024
+ROWS: list[tuple[str, ...]] = []  # the table: what, ours, baseline, ratio, target, verdict
+
+
+def row(what: str, ours: str, base: str, ratio: Figure | None, target: str, ok: bool | None):
+    """Add one line to the result table (and print it as soon as it is known)."""
+    verdict = "n/a" if ok is None else ("met" if ok else "NOT met")
+    line = (what, ours, base, ratio.text("{:.2f}x") if ratio else "", target, verdict)
+    ROWS.append(line)
+    print("  | " + " | ".join(line) + " |", flush=True)
+
+
+def machine() -> str:
+    """nproc, CPU model, memory and load, for the README."""
+    model = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    mem = psutil.virtual_memory().total / 2**30
+    return (
+        f"{os.cpu_count()} CPUs ({model}), {mem:.1f} GiB RAM, Python {platform.python_version()}, "
+        f"load average {load} at start"
+    )
+
+
+class Run:
+    """One benchmark run: a private Redis and the processes under test."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.dir = VAR / dt.datetime.now().strftime("run-%Y%m%d-%H%M%S")
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.redis_url = f"redis://127.0.0.1:{free_port()}/0"
+        self.redis_proc = redis_server.start(
+            self.redis_url, self.dir / "redis", self.dir / "redis.log", appendonly=False
+        )
+        os.environ["REDIS_URL"] = self.redis_url  # for bench.raw_celery in this process
+        self.redis = redis.Redis.from_url(self.redis_url, decode_responses=True)
+        env = {
+            "REDIS_URL": self.redis_url,
+            "ENABLE_DIAGNOSTIC_REPORTS": "1",
+            "DATABASE_URL": f"sqlite:///{VAR / 'sales-1000000.db'}",
+            "LOG_LEVEL": os.environ.get("LOG_LEVEL", "warning"),
+        }
+        for name in ("WEB_CONCURRENCY", "WEB_THREADS", "WORKER_CONCURRENCY"):
+            if name in os.environ:
+                env[name] = os.environ[name]
+        self.stack = Bench(env=env, log_dir=self.dir)
+
+    def close(self) -> None:
+        """Stop everything this run started."""
+        self.stack.stop_all()
+        self.redis_proc.terminate()
+        self.redis_proc.wait(10)
+
+    # -- processes ---------------------------------------------------------
+    def web(self, label: str, bare: bool, extra: dict[str, str] | None = None) -> str:
+        """Start ours or the bare app under the same gunicorn command; its base URL."""
+        port = free_port()
+        self.stack.start_variant(
+            "web", label, (OURS_APP, BARE_APP) if bare else None, {"PORT": str(port), **(extra or {})}
+        )
+        url = f"http://127.0.0.1:{port}"
+        wait_http(url + "/healthz")
+        return url
+
+    def worker(self, label: str, raw: bool, extra: dict[str, str] | None = None) -> None:
+        """Start our worker or the raw Celery one with the same command and settings."""
+        name = f"{label}-{uuid.uuid4().hex[:6]}"
+        self.stack.start_variant(
+            "worker",
+            label,
+            (OURS_CELERY, RAW_CELERY) if raw else None,
+            {"WORKER_NAME": name, **(extra or {})},
+        )
+        wait_worker(self.redis, name)
+
+    def stop(self, label: str) -> None:
+        """Stop one process tree."""
+        stop_tree(self.stack.processes.pop(label))
+
+    # -- HTTP --------------------------------------------------------------
+    def http(self) -> None:
+        """Status polls, conditional polls, submissions and CPU per poll, vs bare Flask."""
+        a = self.args
+        ours, bare = self.web("web", bare=False), self.web("bare", bare=True)
+        resp = requests.post(ours + "/api/reports", json=NOOP, timeout=10)
+        assert resp.status_code == 202, resp.text
+        status_path = resp.headers["Location"]
+        job_id = resp.json()["id"]
+        first = requests.get(ours + status_path, timeout=10)
+        etag = first.headers["ETag"]
+        again = requests.get(ours + status_path, headers={"If-None-Match": etag}, timeout=10)
+        assert again.status_code == 304, again.status_code
+        body = json.dumps(NOOP)
+        cases: dict[str, dict[str, tuple[str, dict[str, str]]]] = {
+            "status": {
+                "bare": (f"{bare}/bare/status/{job_id}", {}),
+                "web": (ours + status_path, {}),
+            },
+            "conditional": {
+                "bare": (f"{bare}/bare/status/{job_id}", {}),
+                "web": (ours + status_path, {"WRK_IF_NONE_MATCH": etag}),
+            },
+            "submit": {
+                "bare": (f"{bare}/bare/reports", {"WRK_METHOD": "POST", "WRK_BODY": body}),
+                "web": (ours + "/api/reports", {"WRK_METHOD": "POST", "WRK_BODY": body}),
+            },
+        }
+        rps = {(c, s): Figure() for c in cases for s in ("bare", "web")}
+        cpu = {(c, s): Figure() for c in cases for s in ("bare", "web")}
+        ratio = {c: Figure() for c in cases}
+        errors = 0
+        for side in ("bare", "web"):  # warm up: imports, connections, first requests
+            wrk(cases["status"][side][0], 1, a.connections, cases["status"][side][1])
+        for case, sides in cases.items():
+            for i in range(a.runs):
+                got = {}
+                for side in ("bare", "web") if i % 2 == 0 else ("web", "bare"):
+                    url, env = sides[side]
+                    before = self.stack.cpu_seconds(side)
+                    res = wrk(url, a.seconds, a.connections, env)
+                    used = self.stack.cpu_seconds(side) - before
+                    errors += res.errors
+                    got[side] = res.rps
+                    rps[case, side].add(res.rps)
+                    cpu[case, side].add(used / max(res.requests, 1) * 1e6)
+                ratio[case].add(got["web"] / got["bare"])
+            if case == "submit":
+                self.redis.flushdb()
+        if errors:
+            print(f"  !! wrk counted {errors} errors or non-2xx/3xx answers", flush=True)
+        conn = f"{a.connections} connections"
+        row(
+            f"status polls/s ({conn})",
+            rps["status", "web"].text(),
+            rps["status", "bare"].text(),
+            ratio["status"],
+            ">= 0.9x",
+            ratio["status"].median >= 0.9,
+        )
+        row(
+            f"conditional polls/s, 304 ({conn})",
+            rps["conditional", "web"].text(),
+            rps["conditional", "bare"].text(),
+            ratio["conditional"],
+            ">= 1.0x",
+            ratio["conditional"].median >= 1.0,
+        )
+        row(
+            f"submissions/s ({conn})",
+            rps["submit", "web"].text(),
+            rps["submit", "bare"].text(),
+            ratio["submit"],
+            ">= 0.7x",
+            ratio["submit"].median >= 0.7,
+        )
+        cpu_ratio = Figure(
+            [w / b for w, b in zip(cpu["status", "web"].runs, cpu["status", "bare"].runs, strict=True)]
+        )
+        row(
+            "CPU per status poll (us user+sys, web processes)",
+            cpu["status", "web"].text(),
+            cpu["status", "bare"].text(),
+            cpu_ratio,
+            "<= 1.2x",
+            cpu_ratio.median <= 1.2,
+        )
+        self.stop("web")
+        self.stop("bare")
+
+    # -- jobs ----------------------------------------------------------------
+    def submit_and_wait(self, session: requests.Session, base: str, body: dict) -> str:
+        """POST a job and return once the client sees it Complete; says how it waited."""
+        resp = session.post(
+            base + "/api/reports", json=body, headers={"Prefer": "wait=30"}, timeout=60
+        )
+        if resp.status_code == 200 and resp.json().get("status") == "Complete":
+            return "POST Prefer: wait"
+        assert resp.status_code == 202, resp.text
+        url = base + resp.headers["Location"]
+        while True:
+            got = session.get(url, headers={"Prefer": "wait=30"}, timeout=60)
+            if got.json().get("status") != "In Progress":
+                assert got.json()["status"] == "Complete", got.text
+                return (
+                    "POST, then GET Prefer: wait (long poll)"
+                    if "Preference-Applied" in got.headers
+                    else "POST, then GET every 5 ms (no Prefer: wait yet)"
+                )
+            if "Preference-Applied" not in got.headers:
+                time.sleep(0.005)
+
+    def submit_many(self, base: str, n: int, body: dict) -> list[str]:
+        """Submit `n` jobs over HTTP from 8 client threads; their ids."""
+
+        def one_batch(count: int) -> list[str]:
+            with requests.Session() as s:
+                out = []
+                for _ in range(count):
+                    r = s.post(base + "/api/reports", json=body, timeout=30)
+                    assert r.status_code == 202, r.text
+                    out.append(r.json()["id"])
+                return out
+
+        per = [n // 8 + (1 if i < n % 8 else 0) for i in range(8)]
+        with ThreadPoolExecutor(8) as pool:
+            return [i for ids in pool.map(one_batch, per) for i in ids]
+
+    def jobs(self) -> None:
+        """Trivial-job throughput and end-to-end latency vs raw Celery."""
+        from bench.raw_celery import noop
+
+        a = self.args
+        base = self.web("web", bare=False)
+        self.worker("worker", raw=False)
+        self.worker("raw", raw=True)
+        noop.apply_async().get(timeout=30)  # warm up both
+        with requests.Session() as s:
+            self.submit_and_wait(s, base, NOOP)
+        ours_tp, raw_tp, tp_ratio = Figure(), Figure(), Figure()
+        for i in range(a.runs):
+            got = {}
+            for side in ("raw", "ours") if i % 2 == 0 else ("ours", "raw"):
+                started = time.perf_counter()
+                if side == "raw":
+                    ids = [noop.apply_async().id for _ in range(a.jobs)]
+                else:
+                    ids = self.submit_many(base, a.jobs, NOOP)
+                got[side] = a.jobs / (wait_done(self.redis, ids) - started)
+            raw_tp.add(got["raw"])
+            ours_tp.add(got["ours"])
+            tp_ratio.add(got["ours"] / got["raw"])
+        row(
+            f"trivial-job throughput, jobs/s ({a.jobs} jobs)",
+            ours_tp.text(),
+            raw_tp.text(),
+            tp_ratio,
+            ">= 0.8x",
+            tp_ratio.median >= 0.8,
+        )
+        p = {k: Figure() for k in ("o50", "o99", "r50", "r99")}
+        ratio50, mode = Figure(), ""
+        with requests.Session() as s:
+            for _ in range(a.runs):
+                raw, ours = [], []
+                for _ in range(a.samples):
+                    t = time.perf_counter()
+                    noop.apply_async().get(timeout=30)
+                    raw.append((time.perf_counter() - t) * 1000)
+                    t = time.perf_counter()
+                    mode = self.submit_and_wait(s, base, NOOP)
+                    ours.append((time.perf_counter() - t) * 1000)
+                p["o50"].add(percentile(ours, 50))
+                p["o99"].add(percentile(ours, 99))
+                p["r50"].add(percentile(raw, 50))
+                p["r99"].add(percentile(raw, 99))
+                ratio50.add(percentile(ours, 50) / percentile(raw, 50))
+        row(
+            f"trivial job end to end, ms p50 [{mode}]",
+            p["o50"].text("{:.1f}"),
+            p["r50"].text("{:.1f}") + " (apply_async().get())",
+            ratio50,
+            "p50 <= 3x",
+            ratio50.median <= 3,
+        )
+        row(
+            "trivial job end to end, ms p99",
+            p["o99"].text("{:.1f}"),
+            p["r99"].text("{:.1f}"),
+            Figure([o / r for o, r in zip(p["o99"].runs, p["r99"].runs, strict=True)]),
+            "(reported)",
+            None,
+        )
+        for label in ("web", "worker", "raw"):
+            self.stop(label)
+        self.redis.flushdb()
+
+    # -- SQL -------------------------------------------------------------------
+    def sql(self) -> None:
+        """yearly-sales as a job vs the equivalent single SQL query run directly."""
+        from bench.sql import run_direct
+        from worker.db import make_engine
+        from worker.sales.seed import row_count, seed
+
+        a = self.args
+        base = self.web("web", bare=False)
+        for rows in a.rows:
+            for kind in ("sqlite", "postgresql"):
+                if kind == "sqlite":
+                    url = f"sqlite:///{VAR / f'sales-{rows}.db'}"
+                else:
+                    url = f"{PG_URL}?options=-csearch_path%3D{pg_schema(rows)}"
+                    try:
+                        create_schema(rows)
+                    except sqlalchemy.exc.OperationalError as exc:
+                        print(f"  no PostgreSQL at {PG_URL}: {exc}", flush=True)
+                        continue
+                engine = make_engine(url)
+                if row_count(engine) != rows:
+                    print(f"  seeding {rows} rows into {kind} ...", flush=True)
+                    t = time.perf_counter()
+                    seed(engine, rows)
+                    print(f"  seeded in {time.perf_counter() - t:.0f}s", flush=True)
+                self.worker("sqlworker", raw=False, extra={"DATABASE_URL": url})
+                body = {"reportType": "yearly-sales", "parameters": {"year": str(YEAR)}}
+                job, direct, ratio = Figure(), Figure(), Figure()
+                with requests.Session() as s:
+                    self.submit_and_wait(s, base, body)  # warm up caches on both paths
+                    run_direct(engine, YEAR)
+                    for i in range(a.runs):
+                        got = {}
+                        for side in ("direct", "job") if i % 2 == 0 else ("job", "direct"):
+                            t = time.perf_counter()
+                            if side == "job":
+                                self.submit_and_wait(s, base, body)
+                                got[side] = time.perf_counter() - t
+                            else:
+                                got[side] = run_direct(engine, YEAR)
+                        job.add(got["job"])
+                        direct.add(got["direct"])
+                        ratio.add(got["job"] / got["direct"])
+                self.stop("sqlworker")
+                engine.dispose()
+                row(
+                    f"yearly-sales {YEAR}, {rows:,} rows, {kind} (s)",
+                    job.text("{:.3f}"),
+                    direct.text("{:.3f}"),
+                    ratio,
+                    "<= 1.2x",
+                    ratio.median <= 1.2,
+                )
+        self.stop("web")
+        if not a.keep_data:
+            for rows in a.rows:
+                drop_schema(rows)
+
+    # -- memory ------------------------------------------------------------------
+    def memory(self) -> None:
+        """Web and worker RSS after many jobs vs after a few (fresh processes)."""
+        a = self.args
+        base = self.web("web", bare=False)
+        self.worker("worker", raw=False)
+        done = 0
+        rss: dict[int, tuple[float, float]] = {}
+        for target in (100, a.memory_jobs):
+            while done < target:
+                n = min(1000, target - done)
+                wait_done(self.redis, self.submit_many(base, n, NOOP))
+                done += n
+            time.sleep(1)
+            rss[target] = (self.stack.rss_mib("web"), self.stack.rss_mib("worker"))
+        for i, name in enumerate(("web", "worker")):
+            small, big = rss[100][i], rss[a.memory_jobs][i]
+            growth = (big - small) / small * 100
+            row(
+                f"memory: {name} RSS (MiB, all processes)",
+                f"{big:.0f} after {a.memory_jobs:,} jobs",
+                f"{small:.0f} after 100 jobs",
+                None,
+                "growth < 10%",
+                growth < 10,
+            )
+            ROWS[-1] = (*ROWS[-1][:3], f"{growth:+.1f}%", *ROWS[-1][4:])
+        self.stop("web")
+        self.stop("worker")
+        self.redis.flushdb()
+
+    # -- settings sweep ------------------------------------------------------------
+    def sweep(self) -> None:
+        """Status polls/s and trivial-job throughput under other process settings."""
+        a = self.args
+        seconds = a.seconds
+        print("\n  gunicorn settings, status polls/s (same wrk, same Redis):", flush=True)
+        ours = self.web("probe", bare=False)
+        job = requests.post(ours + "/api/reports", json=NOOP, timeout=10)
+        path = job.headers["Location"]
+        self.stop("probe")
+        configs = [
+            ("gthread 2 workers x 8 threads", {"WEB_CONCURRENCY": "2", "WEB_THREADS": "8"}),
+            ("gthread 2 x 4", {"WEB_CONCURRENCY": "2", "WEB_THREADS": "4"}),
+            ("gthread 2 x 16", {"WEB_CONCURRENCY": "2", "WEB_THREADS": "16"}),
+            ("gthread 4 x 8", {"WEB_CONCURRENCY": "4", "WEB_THREADS": "8"}),
+            ("gthread 1 x 8", {"WEB_CONCURRENCY": "1", "WEB_THREADS": "8"}),
+            ("sync 4 workers", {"WEB_CONCURRENCY": "4", "GUNICORN_CMD_ARGS": "--worker-class sync"}),
+        ]
+        for name, extra in configs:
+            url = self.web("sweep", bare=False, extra=extra)
+            wrk(url + path, 1, a.connections)
+            fig = Figure()
+            for _ in range(a.runs):
+                fig.add(wrk(url + path, seconds, a.connections).rps)
+            self.stop("sweep")
+            print(f"  | {name} | {fig.text()} |", flush=True)
+        print("\n  Celery pool settings, trivial-job throughput (jobs/s):", flush=True)
+        base = self.web("web", bare=False)
+        pools = [
+            ("prefork 2", {"WORKER_CONCURRENCY": "2"}),
+            ("prefork 1", {"WORKER_CONCURRENCY": "1"}),
+            ("prefork 4", {"WORKER_CONCURRENCY": "4"}),
+        ]
+        for name, extra in pools:
+            self.worker("sweepworker", raw=False, extra=extra)
+            fig = Figure()
+            for _ in range(a.runs):
+                t = time.perf_counter()
+                ids = self.submit_many(base, a.jobs, NOOP)
+                fig.add(a.jobs / (wait_done(self.redis, ids) - t))
+            self.stop("sweepworker")
+            print(f"  | {name} | {fig.text()} |", flush=True)
+        self.stop("web")
+        self.redis.flushdb()
+
+
+def pg_schema(rows: int) -> str:
+    """The benchmark's own PostgreSQL schema for a data set size."""
+    return f"bench_sales_{rows}"
+
+
+def _admin() -> sqlalchemy.Engine:
+    return sqlalchemy.create_engine(PG_URL, connect_args={"connect_timeout": 3})
+
+
+def create_schema(rows: int) -> None:
+    """Create the schema when missing (kept data is reused when its row count matches)."""
+    engine = _admin()
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{pg_schema(rows)}"')
+    engine.dispose()
+
+
+def drop_schema(rows: int) -> None:
+    """Drop the benchmark's schema."""
+    engine = _admin()
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{pg_schema(rows)}" CASCADE')
+    except sqlalchemy.exc.OperationalError:
+        pass
+    engine.dispose()
+
+
+PARTS: dict[str, Callable[[Run], None]] = {
+    "http": Run.http,
+    "jobs": Run.jobs,
+    "sql": Run.sql,
+    "memory": Run.memory,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the chosen parts and print the table."""
+    parser = argparse.ArgumentParser(prog="./dev bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", nargs="+", choices=list(PARTS), default=list(PARTS))
+    parser.add_argument("--runs", type=int, default=5, help="runs per figure (median, min, max)")
+    parser.add_argument("--seconds", type=float, default=5, help="length of one wrk run")
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--jobs", type=int, default=500, help="jobs per throughput run")
+    parser.add_argument("--samples", type=int, default=100, help="jobs per latency run")
+    parser.add_argument("--memory-jobs", type=int, default=10_000)
+    parser.add_argument(
+        "--rows", type=int, nargs="+", default=[1_000_000, 10_000_000], help="sales data sizes"
+    )
+    parser.add_argument("--keep-data", action="store_true", help="keep the PostgreSQL schemas")
+    parser.add_argument("--sweep", action="store_true", help="also compare process settings")
+    args = parser.parse_args(argv)
+    ensure_wrk()
+    print(f"machine: {machine()}", flush=True)
+    started = time.monotonic()
+    run = Run(args)
+    print(f"logs and data: {run.dir}", flush=True)
+    print("  | what | ours | baseline (same run) | ratio | target | |", flush=True)
+    print("  |---|---|---|---|---|---|", flush=True)
+    try:
+        for name in args.only:
+            PARTS[name](run)
+        if args.sweep:
+            run.sweep()
+    finally:
+        run.close()
+    print(f"\ndone in {time.monotonic() - started:.0f}s; load average now "
+          + ", ".join(f"{x:.2f}" for x in os.getloadavg()), flush=True)
+    table = "\n".join("| " + " | ".join(r) + " |" for r in ROWS)
+    (run.dir / "table.md").write_text(table + "\n")
+    print(f"\n{table}", flush=True)
+    return 0 if all(r[5] != "NOT met" for r in ROWS) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
