@@ -35,7 +35,11 @@ class Backend:
     def from_settings(cls, settings: Settings) -> Backend:
         """Build clients (they connect lazily, on first use)."""
         producer = Celery("async-reports", set_as_current=False)
-        producer.config_from_object(celery_config(settings))
+        # The web never waits on an AsyncResult (it reads results through the store), so
+        # it needs no result backend: with one, every send_task SUBSCRIBEs to the task's
+        # result channel (and UNSUBSCRIBEs when the AsyncResult is collected). Workers
+        # keep their own result backend; the message does not name one.
+        producer.config_from_object({**celery_config(settings), "result_backend": None})
         client = connect(settings.result_backend_url, settings.redis_timeout)
         store = JobStore(
             client,

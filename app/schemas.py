@@ -43,7 +43,7 @@ class ReportRequestSchema(Schema):
                 f"Unknown report type {name!r}. Known types: {known}.", "reportType"
             )
         try:
-            report_type.parameters().load(data.get("parameters") or {})
+            report_type.schema.load(data.get("parameters") or {})
         except ValidationError as exc:
             raise ValidationError({"parameters": exc.messages}) from None
 

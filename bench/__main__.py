@@ -114,7 +114,10 @@ class Run:
         """Start ours or the bare app under the same gunicorn command; its base URL."""
         port = free_port()
         self.stack.start_variant(
-            "web", label, (OURS_APP, BARE_APP) if bare else None, {"PORT": str(port), **(extra or {})}
+            "web",
+            label,
+            (OURS_APP, BARE_APP) if bare else None,
+            {"PORT": str(port), **(extra or {})},
         )
         url = f"http://127.0.0.1:{port}"
         wait_http(url + "/healthz")
@@ -212,7 +215,10 @@ class Run:
             ratio["submit"].median >= 0.7,
         )
         cpu_ratio = Figure(
-            [w / b for w, b in zip(cpu["status", "web"].runs, cpu["status", "bare"].runs, strict=True)]
+            [
+                w / b
+                for w, b in zip(cpu["status", "web"].runs, cpu["status", "bare"].runs, strict=True)
+            ]
         )
         row(
             "CPU per status poll (us user+sys, web processes)",
@@ -438,7 +444,10 @@ class Run:
             ("gthread 2 x 16", {"WEB_CONCURRENCY": "2", "WEB_THREADS": "16"}),
             ("gthread 4 x 8", {"WEB_CONCURRENCY": "4", "WEB_THREADS": "8"}),
             ("gthread 1 x 8", {"WEB_CONCURRENCY": "1", "WEB_THREADS": "8"}),
-            ("sync 4 workers", {"WEB_CONCURRENCY": "4", "GUNICORN_CMD_ARGS": "--worker-class sync"}),
+            (
+                "sync 4 workers",
+                {"WEB_CONCURRENCY": "4", "GUNICORN_CMD_ARGS": "--worker-class sync"},
+            ),
         ]
         for name, extra in configs:
             url = self.web("sweep", bare=False, extra=extra)
@@ -506,8 +515,11 @@ PARTS: dict[str, Callable[[Run], None]] = {
 
 def main(argv: list[str] | None = None) -> int:
     """Run the chosen parts and print the table."""
-    parser = argparse.ArgumentParser(prog="./dev bench", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="./dev bench",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--only", nargs="+", choices=list(PARTS), default=list(PARTS))
     parser.add_argument("--runs", type=int, default=5, help="runs per figure (median, min, max)")
     parser.add_argument("--seconds", type=float, default=5, help="length of one wrk run")
@@ -535,8 +547,11 @@ def main(argv: list[str] | None = None) -> int:
             run.sweep()
     finally:
         run.close()
-    print(f"\ndone in {time.monotonic() - started:.0f}s; load average now "
-          + ", ".join(f"{x:.2f}" for x in os.getloadavg()), flush=True)
+    print(
+        f"\ndone in {time.monotonic() - started:.0f}s; load average now "
+        + ", ".join(f"{x:.2f}" for x in os.getloadavg()),
+        flush=True,
+    )
     table = "\n".join("| " + " | ".join(r) + " |" for r in ROWS)
     (run.dir / "table.md").write_text(table + "\n")
     print(f"\n{table}", flush=True)

@@ -22,9 +22,7 @@ def create_app() -> Flask:
 
     @app.get("/bare/status/<job_id>")
     def status(job_id: str) -> Response:
-        return Response(
-            json.dumps(client.hgetall(f"ar:job:{job_id}")), mimetype="application/json"
-        )
+        return Response(json.dumps(client.hgetall(f"ar:job:{job_id}")), mimetype="application/json")
 
     @app.post("/bare/reports")
     def submit() -> Response:

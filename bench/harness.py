@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -103,10 +104,8 @@ class Bench(Stack):
         """Resident memory of a process tree in MiB."""
         total = 0
         for proc in self.tree(label):
-            try:
+            with contextlib.suppress(psutil.NoSuchProcess):
                 total += proc.memory_info().rss
-            except psutil.NoSuchProcess:
-                pass
         return total / 2**20
 
 

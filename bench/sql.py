@@ -27,8 +27,9 @@ def yearly_sales_query(engine: Engine, year: int) -> Any:
     """
     month = month_of(engine).label("month")
     return (
-        select(month, sales.c.region, sales.c.product, sales.c.category, orders, units,
-               revenue_cents)
+        select(
+            month, sales.c.region, sales.c.product, sales.c.category, orders, units, revenue_cents
+        )
         .where(between_days(engine, dt.date(year - 1, 1, 1), dt.date(year + 1, 1, 1)))
         .group_by(month, sales.c.region, sales.c.product, sales.c.category)
     )

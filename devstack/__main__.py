@@ -1,4 +1,4 @@
-"""`./dev serve` runs the service; `./dev test` runs every check. See the README."""
+"""`./dev serve` runs the service; `./dev test` runs every check; `./dev bench` benchmarks."""
 
 from __future__ import annotations
 
@@ -77,8 +77,18 @@ def test(args: argparse.Namespace) -> int:
     return subprocess.run(cmd, env=env, cwd=PROJECT_ROOT).returncode
 
 
+def bench(bench_args: list[str]) -> int:
+    """The benchmark suite (bench/README.md): our service against bare baselines."""
+    cmd = [sys.executable, "-m", "bench", *bench_args]
+    print("$", shlex.join(cmd), flush=True)
+    return subprocess.run(cmd, env=_env(), cwd=PROJECT_ROOT).returncode
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["bench"]:  # every option after `bench` is the suite's own
+        return bench(argv[1:])
     parser = argparse.ArgumentParser(prog="./dev", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     p_serve = sub.add_parser("serve", help="run Redis (if needed), web and worker")
@@ -87,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     p_test = sub.add_parser("test", help="ruff, mypy and the whole test suite")
     p_test.add_argument("pytest_args", nargs=argparse.REMAINDER)
     p_test.set_defaults(func=test)
+    sub.add_parser("bench", help="the benchmark suite (options: ./dev bench --help)")
     args = parser.parse_args(argv)
     return int(args.func(args))
 

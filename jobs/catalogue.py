@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
@@ -130,6 +131,11 @@ class ReportType:
     csv_table: str
     columns: tuple[str, ...]
     hidden: bool = False
+
+    @cached_property
+    def schema(self) -> Schema:
+        """The parameter schema, built once per process (loading with it is thread-safe)."""
+        return self.parameters()
 
     @property
     def task_name(self) -> str:
