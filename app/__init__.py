@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask
 from flask_smorest import Api
 
-from app import backend, problems
+from app import auth, backend, openapi, problems
 from app.config import load_config
 from jobs.catalogue import REPORT_TYPES
 
@@ -21,6 +21,10 @@ class ProblemApi(Api):
     def handle_http_exception(self, error):
         """Werkzeug/webargs errors -> problem+json."""
         return problems.handle_http_exception(error)
+
+    def _register_responses(self):
+        """Error responses are documented as problem+json, with their headers."""
+        openapi.register_problem_responses(self)
 
 
 def describe_catalogue(api: Api) -> dict[str, dict[str, Any]]:
@@ -58,11 +62,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
             "info": {"description": "Asynchronous Request-Reply API for slow sales reports."}
         },
     )
+    openapi.add_security(api, required=bool(app.config["API_KEYS"]))
     api.register_blueprint(reports_blp)
     app.register_blueprint(health_bp)
     problems.register_error_handlers(app)
+    auth.init_app(app)
+    openapi.init_docs(app)
     backend.init_app(app)
     app.extensions["async_reports_catalogue"] = describe_catalogue(api)
-    if not app.config["API_KEYS"]:
-        log.warning("API_KEYS is not set: the API is OPEN, every client sees every job")
     return app

@@ -50,11 +50,15 @@ class Backend:
         return cls(settings, store, producer)
 
     def submit(
-        self, report_type: ReportType, parameters: dict[str, Any], owner: str
+        self,
+        report_type: ReportType,
+        parameters: dict[str, Any],
+        owner: str,
+        job_id: str | None = None,
     ) -> JobSnapshot:
         """Record a job, then enqueue it; if the enqueue fails, leave nothing behind."""
         record = JobRecord(
-            id=str(uuid.uuid4()),
+            id=job_id or str(uuid.uuid4()),
             report_type=report_type.name,
             parameters=parameters,
             owner=owner,

@@ -37,7 +37,8 @@ def load_config(environ: dict[str, str] | None = None) -> dict[str, Any]:
         "OPENAPI_URL_PREFIX": "/api",
         "OPENAPI_JSON_PATH": "openapi.json",
         "OPENAPI_SWAGGER_UI_PATH": "/docs",
-        "OPENAPI_SWAGGER_UI_URL": "https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        # Swagger UI's files are served by the app itself (app/openapi.py): no CDN.
+        "OPENAPI_SWAGGER_UI_URL": "/api/docs/assets/",
         "ETAG_DISABLED": True,  # our ETags are computed per status document
         "JSON_SORT_KEYS": False,
     }

@@ -11,10 +11,16 @@ from flask import Response, current_app, json, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from app import auth, lifecycle, throttle
 from app.backend import backend
+from app.listing import list_jobs
+from app.openapi import IDEMPOTENCY_KEY, IF_NONE_MATCH, PREFER, errors, headers
+from app.prefer import applied, parse_wait
 from app.problems import Problem
 from app.schemas import (
     DownloadQuerySchema,
+    ReportListQuerySchema,
+    ReportListSchema,
     ReportRequestSchema,
     ReportTypeListSchema,
     StatusSchema,
@@ -43,8 +49,35 @@ def require_json_body() -> None:
 
 
 def current_owner() -> str:
-    """The client a request acts for (every request is one client while no keys are set)."""
-    return "public"
+    """The client a request acts for (its API key's name; "public" while no keys are set)."""
+    return auth.current_client()
+
+
+def requested_wait() -> int | None:
+    """Seconds of `Prefer: wait=N` (capped at MAX_WAIT_SECONDS), or None."""
+    return parse_wait(request.headers.getlist("Prefer"), current_app.config["MAX_WAIT_SECONDS"])
+
+
+def not_modified(view: StatusView) -> bool:
+    """True when the client's If-None-Match names this document's (weak) tag."""
+    return view.etag in request.if_none_match or request.if_none_match.contains_weak(
+        view.etag.removeprefix("W/").strip('"')
+    )
+
+
+def check_poll_rate(job_id: str) -> None:
+    """429 when this client polls this job faster than MIN_POLL_INTERVAL_SECONDS."""
+    interval = current_app.config["MIN_POLL_INTERVAL"]
+    if interval <= 0:
+        return
+    client = current_owner() if current_app.config["API_KEYS"] else f"ip:{request.remote_addr}"
+    wait = throttle.seconds_to_wait(backend().store, client, job_id, interval)
+    if wait:
+        raise Problem(
+            429,
+            f"Poll this job at most once every {interval:g} seconds; follow Retry-After.",
+            headers={"Retry-After": str(wait)},
+        )
 
 
 def load_job(job_id: UUID) -> JobSnapshot:
@@ -56,7 +89,8 @@ def load_job(job_id: UUID) -> JobSnapshot:
         if snap is None and jobs.existed(str(job_id)) == owner:
             raise Problem(
                 410,
-                "This job existed but its record and result have expired. Submit the report again.",
+                "This job existed but its record and result are gone: they expired after "
+                "the retention window, or the job was deleted. Submit the report again.",
             )
         raise Problem(
             404,
@@ -81,29 +115,61 @@ def status_response(
 
 @blp.route("/reports")
 class Reports(MethodView):
-    """The collection of report jobs."""
+    """The collection of the caller's report jobs."""
+
+    @blp.arguments(ReportListQuerySchema(), location="query")
+    @blp.response(200, ReportListSchema)
+    @errors(blp, 401, 503)
+    def get(self, query: dict[str, Any]) -> dict[str, Any]:
+        """List your jobs, newest first; filter by status and reportType, page with `next`."""
+        page = list_jobs(
+            backend().store,
+            current_owner(),
+            query["limit"],
+            after=query["cursor"],
+            status=query["status"],
+            report_type=query["reportType"],
+        )
+        return {"items": page.items, "next": page.next}
 
     @blp.arguments(ReportRequestSchema())  # an instance: webargs instantiates a class per request
-    @blp.response(
-        202,
-        StatusSchema,
-        headers={
-            "Location": {
-                "description": "The status resource to poll",
-                "schema": {"type": "string"},
-            },
-            "Retry-After": {
-                "description": "Seconds to wait before the first poll",
-                "schema": {"type": "integer"},
-            },
-        },
+    @blp.response(202, StatusSchema, headers=headers("Location", "Retry-After", "ETag", "Vary"))
+    @blp.alt_response(
+        200,
+        schema=StatusSchema,
+        success=True,
+        description="With `Prefer: wait=N`: the job finished within N seconds",
+        headers=headers("Location", "ETag", "Preference-Applied", "Vary"),
     )
+    @blp.doc(parameters=[IDEMPOTENCY_KEY, PREFER])
+    @errors(blp, 400, 401, 409, 413, 415, 503)
     def post(self, body: dict[str, Any]) -> Response:
         """Submit a report job; answers 202 with the status resource in Location."""
         report_type = offered_types()[body["reportType"]]
-        snap = backend().submit(report_type, body["parameters"], current_owner())
-        view = build_status(snap)
-        return status_response(view, 202, {"Location": status_url(snap.record.id)})
+        snap = lifecycle.submit(report_type, body, current_owner(), request.headers)
+        wait = requested_wait()
+        extra = {"Location": status_url(snap.record.id), "Vary": "Prefer"}
+        if wait is None:
+            return status_response(build_status(snap), 202, extra)
+        extra["Preference-Applied"] = applied(wait)
+        view = lifecycle.wait_until_finished(snap, wait)
+        return status_response(view, 200 if view.terminal else 202, extra)
+
+
+@blp.route("/reports/<uuid:job_id>")
+class Report(MethodView):
+    """One job: cancel it while it runs, forget it once finished."""
+
+    @blp.response(202, StatusSchema, headers=headers("ETag"))
+    @blp.alt_response(204, success=True, description="The finished job was forgotten")
+    @errors(blp, 401, 404, 410, 503)
+    def delete(self, job_id: UUID) -> Response:
+        """Cancel an unfinished job (202, ends Cancelled), or forget a finished one (204)."""
+        snap = load_job(job_id)
+        view = lifecycle.cancel_or_forget(snap)
+        if view is None:
+            return Response(status=204)
+        return status_response(view, 202)
 
 
 @blp.route("/reports/<uuid:job_id>/status")
@@ -113,23 +179,30 @@ class ReportStatus(MethodView):
     @blp.response(
         200,
         StatusSchema,
-        headers={
-            "ETag": {"description": "Tag of this document", "schema": {"type": "string"}},
-            "Retry-After": {
-                "description": "While in progress: seconds before the next poll",
-                "schema": {"type": "integer"},
-            },
-        },
+        headers=headers("ETag", "Retry-After", "Preference-Applied", "Vary"),
     )
     @blp.alt_response(304, description="Not modified (If-None-Match matched)")
+    @blp.doc(parameters=[PREFER, IF_NONE_MATCH])
+    @errors(blp, 401, 404, 410, 429, 503)
     def get(self, job_id: UUID) -> Response:
-        """Poll a job: its status, progress, estimate and, once complete, its reportURL."""
-        view = build_status(load_job(job_id))
-        if view.etag in request.if_none_match or request.if_none_match.contains_weak(
-            view.etag.removeprefix("W/").strip('"')
-        ):
-            return status_response(view, 304)
-        return status_response(view)
+        """Poll a job; with `Prefer: wait=N`, a long poll that answers on the next change."""
+        snap = load_job(job_id)
+        check_poll_rate(str(job_id))
+        view = build_status(snap)
+        extra = {"Vary": "Prefer"}
+        wait = requested_wait()
+        if wait is not None:
+            extra["Preference-Applied"] = applied(wait)
+            if not view.terminal:
+                # Wait for a document other than the one the client has (If-None-Match),
+                # or, without one, other than the one it would get now.
+                first = view.etag
+                unchanged = not_modified if request.if_none_match else (lambda v: v.etag == first)
+                changed = lifecycle.wait_for_change(str(job_id), wait, unchanged)
+                view = build_status(changed or load_job(job_id))
+        if not_modified(view):
+            return status_response(view, 304, extra)
+        return status_response(view, 200, extra)
 
 
 def render_csv(report: dict[str, Any], table: str, columns: tuple[str, ...]) -> str:
@@ -159,7 +232,24 @@ class ReportDownload(MethodView):
         description="The report: JSON by default, CSV on request",
         content_type="application/json",
     )
-    @blp.alt_response(409, description="The job has not completed")
+    @blp.doc(
+        responses={
+            "200": {
+                "description": "The report: JSON by default, CSV on request",
+                "headers": {
+                    "Content-Disposition": {
+                        "description": "attachment; filename=...",
+                        "schema": {"type": "string"},
+                    }
+                },
+                "content": {
+                    "application/json": {"schema": {"type": "object"}},
+                    "text/csv": {"schema": {"type": "string"}},
+                },
+            }
+        }
+    )
+    @errors(blp, 401, 404, 409, 410, 503)
     def get(self, query: dict[str, Any], job_id: UUID) -> Response:
         """Download a completed report as JSON (default) or CSV."""
         snap = load_job(job_id)
@@ -202,6 +292,7 @@ class ReportTypes(MethodView):
     """The catalogue of report types."""
 
     @blp.response(200, ReportTypeListSchema)
+    @errors(blp, 401)
     def get(self) -> dict[str, Any]:
         """List the report types, their parameter schemas and output columns."""
         catalogue = current_app.extensions["async_reports_catalogue"]

@@ -131,3 +131,43 @@ class ReportTypeListSchema(Schema):
     """The catalogue."""
 
     items = fields.List(fields.Nested(ReportTypeSchema))
+
+
+def _check_cursor(value: str) -> None:
+    from app.cursor import BadCursor, decode
+
+    try:
+        decode(value)
+    except BadCursor:
+        raise ValidationError("Not a cursor from this API; use the `next` of a page.") from None
+
+
+class ReportListQuerySchema(Schema):
+    """Filters and paging of GET /api/reports."""
+
+    status = fields.String(
+        load_default=None, validate=validate.OneOf(STATUSES), metadata={"example": "Complete"}
+    )
+    reportType = fields.String(
+        load_default=None, validate=validate.Length(1, 64), metadata={"example": "yearly-sales"}
+    )
+    limit = fields.Integer(
+        load_default=20,
+        strict=False,
+        validate=validate.Range(1, 100),
+        metadata={"description": "Page size, 1-100"},
+    )
+    cursor = fields.String(
+        load_default=None,
+        validate=[validate.Length(1, 512), _check_cursor],
+        metadata={"description": "The `next` of the previous page"},
+    )
+
+
+class ReportListSchema(Schema):
+    """A page of the caller's jobs, newest first."""
+
+    items = fields.List(fields.Nested(StatusSchema))
+    next = fields.String(
+        allow_none=True, metadata={"description": "Cursor of the next page; null on the last"}
+    )

@@ -119,7 +119,7 @@ def retry_after_for(state: str, estimate: float | None) -> int | None:
 def build_status(snap: JobSnapshot) -> StatusView:
     """The status document of one job, its ETag and Retry-After."""
     rec = snap.record
-    state = state_for(snap.celery_state)
+    state = state_for(snap.celery_state, snap.record.cancel_requested)
     progress = _progress(snap, state)
     doc: dict[str, Any] = {
         "id": rec.id,

@@ -51,6 +51,10 @@ class Keys:
         """Maps a client's Idempotency-Key to the job it created."""
         return f"{self.prefix}:idem:{owner}:{key}"
 
+    def poll_gate(self, client: str, job_id: str) -> str:
+        """Short-lived marker of a client's last poll of a job (minimum poll interval)."""
+        return f"{self.prefix}:poll:{client}:{job_id}"
+
     def celery_meta(self, job_id: str) -> str:
         """Celery's result-backend key for a task id (our job id is the task id)."""
         return f"{CELERY_META_PREFIX}{job_id}"

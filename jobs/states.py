@@ -42,15 +42,19 @@ TERMINAL_STATES: Final = frozenset({SUCCEEDED, FAILED, CANCELLED})
 STATUSES: Final = ("In Progress", "Complete", "Failed", "Cancelled")
 
 
-def state_for(celery_state: str | None) -> str:
-    """Map a Celery state (None when no result exists yet) to the contract's `state`."""
-    if celery_state is None:
-        return QUEUED
-    try:
-        return CELERY_TO_STATE[celery_state]
-    except KeyError:
-        # A state we do not know is not a reason to claim success or failure.
-        return RUNNING
+def state_for(celery_state: str | None, cancel_requested: bool = False) -> str:
+    """Map a Celery state (None when no result exists yet) to the contract's `state`.
+
+    A queued job whose cancellation was requested is `cancelled` at once: it will
+    never start (the worker checks the flag before running). A running one stays
+    `running` until the worker stops it at its next checkpoint and stores REVOKED.
+    """
+    # No result yet means queued; a state we do not know is not a reason to claim
+    # success or failure.
+    state = QUEUED if celery_state is None else CELERY_TO_STATE.get(celery_state, RUNNING)
+    if cancel_requested and state == QUEUED:
+        return CANCELLED
+    return state
 
 
 def status_for(state: str) -> str:

@@ -183,6 +183,83 @@ class JobStore:
             owner = self.redis.get(self.keys.tombstone(job_id))
         return str(owner) if owner is not None else None
 
+    def read_many(self, job_ids: list[str]) -> list[JobSnapshot | None]:
+        """Read several jobs in one round trip (None for each id without a record)."""
+        k = self.keys
+        with reachable():
+            pipe = self.redis.pipeline(transaction=False)
+            pipe.hgetall(k.stats())
+            pipe.hvals(k.workers())
+            for job_id in job_ids:
+                pipe.hgetall(k.job(job_id))
+                pipe.get(k.celery_meta(job_id))
+                pipe.zrank(k.queued(), job_id)
+            stats, slots, *rows = pipe.execute()
+        worker_slots = sum(int(s) for s in slots if s.isdigit())
+        out: list[JobSnapshot | None] = []
+        for i in range(0, len(rows), 3):
+            raw, meta, rank = rows[i : i + 3]
+            if not raw:
+                out.append(None)
+                continue
+            record = JobRecord.from_hash(raw)
+            mean = stats.get(record.report_type)
+            out.append(
+                JobSnapshot(
+                    record=record,
+                    celery_meta=json.loads(meta) if meta else None,
+                    queue_rank=rank,
+                    mean_duration=float(mean) if mean else None,
+                    worker_slots=worker_slots,
+                )
+            )
+        return out
+
+    def owner_page(
+        self, owner: str, before: tuple[float, str] | None, count: int
+    ) -> list[tuple[str, float]]:
+        """Up to `count` of a client's job ids, newest first, strictly after `before`."""
+        key = self.keys.owner_jobs(owner)
+        with reachable():
+            if before is None:
+                rows: Any = self.redis.zrevrange(key, 0, count - 1, withscores=True)
+                return [(str(m), float(sc)) for m, sc in rows]
+            score, last_id = before
+            # Ties (same creation time) sort by id descending; skip those already seen.
+            rows = self.redis.zrevrangebyscore(
+                key, score, "-inf", start=0, num=count + 64, withscores=True
+            )
+        page = [
+            (str(m), float(sc)) for m, sc in rows if not (float(sc) == score and str(m) >= last_id)
+        ]
+        return page[:count]
+
+    def prune_owner(self, owner: str, job_ids: list[str]) -> None:
+        """Drop ids whose records have expired from a client's index."""
+        if job_ids:
+            with reachable():
+                self.redis.zrem(self.keys.owner_jobs(owner), *job_ids)
+
+    def request_cancel(self, job_id: str, queued: bool) -> None:
+        """Flag a job as cancelled; a queued one is finished from now on."""
+        fields_ = {"cancel": "1"}
+        if queued:
+            fields_["finishedAt"] = repr(time.time())
+            with reachable():
+                self.redis.zrem(self.keys.queued(), job_id)
+        self._update(job_id, fields_)
+
+    def forget(self, record: JobRecord) -> None:
+        """Remove a finished job's record and result; the tombstone stays (410, not 404)."""
+        k = self.keys
+        with reachable():
+            pipe = self.redis.pipeline(transaction=True)
+            pipe.delete(k.job(record.id), k.celery_meta(record.id))
+            pipe.zrem(k.queued(), record.id)
+            pipe.zrem(k.owner_jobs(record.owner), record.id)
+            pipe.publish(k.events(record.id), "forgotten")
+            pipe.execute()
+
     # -- worker side ------------------------------------------------------
     def mark_started(self, job_id: str, worker: str) -> None:
         """Record that a worker began (or began again) to run a job."""
@@ -192,6 +269,11 @@ class JobStore:
         # Only touches a record that exists, so a late redelivery of an expired
         # job does not resurrect a record without its fields.
         self._update(job_id, {"startedAt": repr(time.time()), "worker": worker}, incr_attempts=True)
+
+    def cancel_requested(self, job_id: str) -> bool:
+        """True when the client asked to cancel the job (checked at every checkpoint)."""
+        with reachable():
+            return self.redis.hget(self.keys.job(job_id), "cancel") == "1"
 
     def mark_finished(
         self,

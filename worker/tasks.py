@@ -10,7 +10,7 @@ import time
 from typing import Any
 
 from celery import Task
-from celery.exceptions import SoftTimeLimitExceeded
+from celery.exceptions import Ignore, SoftTimeLimitExceeded
 from marshmallow import ValidationError
 from sqlalchemy.exc import DBAPIError, NoSuchTableError
 
@@ -24,6 +24,7 @@ from worker.db import engine_for
 from worker.errors import (
     DataUnavailable,
     InvalidParameters,
+    JobCancelled,
     ReportError,
     TransientError,
 )
@@ -74,15 +75,20 @@ def run_report(
 ) -> dict[str, Any]:
     """The body of every report task."""
     jobs = store()
-    jobs.mark_started(job_id, task.request.hostname or "worker")
     started = time.monotonic()
     try:
+        # A revoke can be lost (it lives in the workers' memory); the flag cannot.
+        if jobs.cancel_requested(job_id):
+            raise JobCancelled(job_id)
+        jobs.mark_started(job_id, task.request.hostname or "worker")
         try:
             params = report_type.parameters().load(parameters)
         except ValidationError as exc:
             raise InvalidParameters(f"Invalid parameters: {exc.messages}") from None
 
         def on_step(current: int, total: int) -> None:
+            if jobs.cancel_requested(job_id):
+                raise JobCancelled(job_id)
             percent = int(current * 100 / total) if total else 100
             task.update_state(
                 state=PROGRESS,
@@ -101,6 +107,12 @@ def run_report(
             )
         except (DBAPIError, NoSuchTableError) as exc:
             raise classify_database_error(exc) from exc
+    except JobCancelled:
+        log.info("job %s cancelled by its client", job_id)
+        jobs.mark_finished(job_id, report_type.name, None)
+        task.backend.mark_as_revoked(job_id, "cancelled by the client", request=task.request)
+        # Ignore: Celery acks the message and keeps the REVOKED state stored above.
+        raise Ignore() from None
     except TransientError as exc:
         if task.request.retries < MAX_RETRIES:
             log.warning("job %s: %s; retrying", job_id, exc)
