@@ -15,6 +15,7 @@ from flask import Flask, current_app
 
 from jobs.catalogue import ReportType
 from jobs.celery_config import celery_config
+from jobs.deadlines import overdue_problem
 from jobs.errors import BrokerUnavailable, StoreUnavailable
 from jobs.keys import Keys
 from jobs.settings import Settings
@@ -84,6 +85,18 @@ class Backend:
             worker_slots=0,
             read_at=record.created_at,
         )
+
+    def read(self, job_id: str) -> JobSnapshot | None:
+        """Read a job; one past its deadline is moved to Failed first (see jobs.deadlines)."""
+        snap = self.store.read(job_id)
+        if snap is None:
+            return None
+        problem = overdue_problem(snap, self.settings, snap.read_at)
+        if problem is not None:
+            if self.store.fail_overdue(snap.record, problem):
+                log.warning("job %s missed its deadline: %s", job_id, problem["title"])
+            snap = self.store.read(job_id)
+        return snap
 
 
 def init_app(app: Flask) -> None:

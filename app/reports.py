@@ -83,7 +83,7 @@ def check_poll_rate(job_id: str) -> None:
 def load_job(job_id: UUID) -> JobSnapshot:
     """Read a job the caller may see; 404 when unknown or not theirs, 410 when expired."""
     jobs = backend().store
-    snap = jobs.read(str(job_id))
+    snap = backend().read(str(job_id))
     owner = current_owner()
     if snap is None or snap.record.owner != owner:
         if snap is None and jobs.existed(str(job_id)) == owner:

@@ -120,6 +120,10 @@ def build_status(snap: JobSnapshot) -> StatusView:
     """The status document of one job, its ETag and Retry-After."""
     rec = snap.record
     state = state_for(snap.celery_state, snap.record.cancel_requested)
+    if state not in TERMINAL_STATES and rec.finished_at is not None and rec.error:
+        # Failed by the deadline check (the worker vanished), or a redelivery of a
+        # failed job wrote STARTED over Celery's FAILURE: the record has the last word.
+        state = FAILED
     progress = _progress(snap, state)
     doc: dict[str, Any] = {
         "id": rec.id,

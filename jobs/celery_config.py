@@ -43,7 +43,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         # it must exceed the longest run (the hard limit) or a running job is
         # handed to a second worker.
         "broker_transport_options": {
-            "visibility_timeout": settings.task_time_limit + 60,
+            "visibility_timeout": settings.visibility_timeout,
             **redis_options,
         },
         "result_backend_transport_options": {**redis_options},
@@ -69,7 +69,13 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "worker_send_task_events": True,
         "task_send_sent_event": True,
         "worker_hijack_root_logger": False,
-        "worker_max_tasks_per_child": 1000,
+        # Recycle pool children so a leak in a library (or a huge report) cannot grow
+        # a worker without bound; a child over the memory cap is replaced after its task.
+        "worker_max_tasks_per_child": settings.worker_max_tasks_per_child,
+        "worker_max_memory_per_child": settings.worker_max_memory_per_child,
+        # With REMAP_SIGTERM=SIGQUIT (the Procfile), SIGTERM waits this long for running
+        # jobs, then stops them and hands their messages back to the queue at once.
+        "worker_soft_shutdown_timeout": settings.worker_shutdown_grace,
         "worker_cancel_long_running_tasks_on_connection_loss": False,
         "task_ignore_result": False,
         "result_extended": False,

@@ -33,6 +33,14 @@ WORKER_LOST: dict[str, Any] = {
     "could not be handed to another one. Submit the report again.",
 }
 
+NOT_STARTED: dict[str, Any] = {
+    "type": problem_type("not-started"),
+    "title": "No worker started the report in time",
+    "detail": "The report waited longer than the service allows without being started, "
+    "and it will not run now. Submit it again; if this repeats, the workers are down "
+    "or overloaded.",
+}
+
 # Celery exception names (stored in the result, without traceback) -> what we say.
 CELERY_FAILURES: dict[str, dict[str, Any]] = {
     "TimeLimitExceeded": TIME_LIMIT,

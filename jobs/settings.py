@@ -65,6 +65,22 @@ class Settings:
     task_time_limit: int = 660
     redis_timeout: float = 2.0
     enable_diagnostic_reports: bool = False
+    # 0 means "the hard limit plus a minute" (see visibility_timeout).
+    broker_visibility_timeout: int = 0
+    worker_shutdown_grace: float = 25.0
+    worker_max_tasks_per_child: int = 1000
+    worker_max_memory_per_child: int = 512_000
+    job_queue_timeout: int = 3600
+    task_max_retries: int = 5
+    task_max_deliveries: int = 3
+
+    @property
+    def visibility_timeout(self) -> int:
+        """Seconds before Redis hands an unacknowledged job to another worker.
+
+        It must exceed the hard time limit, or a job still running is delivered twice.
+        """
+        return self.broker_visibility_timeout or self.task_time_limit + 60
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -83,4 +99,11 @@ class Settings:
             task_time_limit=env_int("TASK_TIME_LIMIT", 660, env),
             redis_timeout=env_float("REDIS_TIMEOUT", 2.0, env),
             enable_diagnostic_reports=env_bool("ENABLE_DIAGNOSTIC_REPORTS", False, env),
+            broker_visibility_timeout=env_int("BROKER_VISIBILITY_TIMEOUT", 0, env),
+            worker_shutdown_grace=env_float("WORKER_SHUTDOWN_GRACE", 25.0, env),
+            worker_max_tasks_per_child=env_int("WORKER_MAX_TASKS_PER_CHILD", 1000, env),
+            worker_max_memory_per_child=env_int("WORKER_MAX_MEMORY_PER_CHILD", 512_000, env),
+            job_queue_timeout=env_int("JOB_QUEUE_TIMEOUT", 3600, env),
+            task_max_retries=env_int("TASK_MAX_RETRIES", 5, env),
+            task_max_deliveries=env_int("TASK_MAX_DELIVERIES", 3, env),
         )

@@ -53,6 +53,7 @@ class JobRecord:
     cancel_requested: bool = False
     worker: str | None = None
     attempts: int = 0
+    deadline: float | None = None
 
     def to_hash(self) -> dict[str, str]:
         """Flatten for HSET (only the fields that are set)."""
@@ -74,6 +75,8 @@ class JobRecord:
             out["cancel"] = "1"
         if self.worker:
             out["worker"] = self.worker
+        if self.deadline is not None:
+            out["deadline"] = repr(self.deadline)
         return out
 
     @classmethod
@@ -95,6 +98,7 @@ class JobRecord:
             cancel_requested=h.get("cancel") == "1",
             worker=h.get("worker") or None,
             attempts=int(h.get("attempts") or 0),
+            deadline=num("deadline"),
         )
 
 
@@ -130,6 +134,8 @@ class JobStore:
         self.retention = retention_seconds
         self.tombstone_ttl = tombstone_seconds or retention_seconds * 7
         self._update_script = client.register_script(_UPDATE_IF_EXISTS)
+        self._claim_script = client.register_script(_CLAIM)
+        self._fail_overdue_script = client.register_script(_FAIL_OVERDUE)
 
     # -- web side ---------------------------------------------------------
     def create(self, record: JobRecord) -> None:
@@ -260,15 +266,37 @@ class JobStore:
             pipe.publish(k.events(record.id), "forgotten")
             pipe.execute()
 
+    def fail_overdue(self, record: JobRecord, error: dict[str, Any]) -> bool:
+        """Fail a job that missed its deadline, unless it finished or restarted meanwhile."""
+        k = self.keys
+        expected = repr(record.deadline) if record.deadline is not None else ""
+        with reachable():
+            done = self._fail_overdue_script(
+                keys=[k.job(record.id), k.queued()],
+                args=[
+                    record.id,
+                    k.events(record.id),
+                    expected,
+                    json.dumps(error),
+                    repr(time.time()),
+                ],
+            )
+        return bool(done)
+
     # -- worker side ------------------------------------------------------
-    def mark_started(self, job_id: str, worker: str) -> None:
-        """Record that a worker began (or began again) to run a job."""
+    def claim(self, job_id: str, worker: str, deadline: float) -> tuple[str, int]:
+        """Start (or restart) a run: ("run", attempts), or ("finished"|"missing", n).
+
+        A delivery of a job that already finished (a redelivery after a crash between
+        storing the result and the ack) or whose record is gone must not run again.
+        """
         k = self.keys
         with reachable():
-            self.redis.zrem(k.queued(), job_id)
-        # Only touches a record that exists, so a late redelivery of an expired
-        # job does not resurrect a record without its fields.
-        self._update(job_id, {"startedAt": repr(time.time()), "worker": worker}, incr_attempts=True)
+            outcome, attempts = self._claim_script(
+                keys=[k.job(job_id), k.queued()],
+                args=[job_id, k.events(job_id), repr(time.time()), worker, repr(deadline)],
+            )
+        return str(outcome), int(attempts)
 
     def cancel_requested(self, job_id: str) -> bool:
         """True when the client asked to cancel the job (checked at every checkpoint)."""
@@ -325,6 +353,31 @@ class JobStore:
         with reachable():
             self._update_script(keys=[k.job(job_id)], args=args)
 
+
+# Claim a job for a run: refuse a finished or missing job, else count the attempt
+# and set the deadline by which it must finish or be running again.
+_CLAIM = """
+redis.call('ZREM', KEYS[2], ARGV[1])
+if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing', 0} end
+local attempts = tonumber(redis.call('HGET', KEYS[1], 'attempts') or '0')
+if redis.call('HEXISTS', KEYS[1], 'finishedAt') == 1 then return {'finished', attempts} end
+attempts = redis.call('HINCRBY', KEYS[1], 'attempts', 1)
+redis.call('HSET', KEYS[1], 'startedAt', ARGV[3], 'worker', ARGV[4], 'deadline', ARGV[5])
+redis.call('PUBLISH', ARGV[2], 'changed')
+return {'run', attempts}
+"""
+
+# Fail an overdue job, but only if nobody finished or re-claimed it since it was read
+# (a new claim writes a new deadline).
+_FAIL_OVERDUE = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if redis.call('HEXISTS', KEYS[1], 'finishedAt') == 1 then return 0 end
+if (redis.call('HGET', KEYS[1], 'deadline') or '') ~= ARGV[3] then return 0 end
+redis.call('HSET', KEYS[1], 'finishedAt', ARGV[5], 'error', ARGV[4])
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('PUBLISH', ARGV[2], 'changed')
+return 1
+"""
 
 # Update fields of a record only if it still exists, then announce the change.
 _UPDATE_IF_EXISTS = """

@@ -39,5 +39,12 @@ class TransientError(ReportError):
     title = "A dependency of the report was temporarily unavailable"
 
 
+class RepeatedlyLost(ReportError):
+    """Raised when a job was redelivered after worker crashes more often than allowed."""
+
+    slug = "worker-lost"
+    title = "The worker running the report stopped"
+
+
 class JobCancelled(Exception):
     """Raised at a checkpoint when the client cancelled the job."""

@@ -15,6 +15,7 @@ from marshmallow import ValidationError
 from sqlalchemy.exc import DBAPIError, NoSuchTableError
 
 from jobs.catalogue import REPORT_TYPES, ReportType
+from jobs.deadlines import run_deadline
 from jobs.keys import Keys
 from jobs.problems import INTERNAL_ERROR, TIME_LIMIT
 from jobs.states import PROGRESS
@@ -25,14 +26,13 @@ from worker.errors import (
     DataUnavailable,
     InvalidParameters,
     JobCancelled,
+    RepeatedlyLost,
     ReportError,
     TransientError,
 )
 from worker.reports import COMPUTATIONS
 
 log = logging.getLogger(__name__)
-
-MAX_RETRIES = 5
 
 
 @functools.cache
@@ -47,8 +47,13 @@ def store() -> JobStore:
 
 
 def backoff(retries: int) -> float:
-    """Exponential backoff with full jitter: 1, 2, 4, 8 ... seconds, capped at 60."""
-    return random.uniform(0.5, 1.0) * min(60.0, 2.0**retries)
+    """Exponential backoff with jitter: 1, 2, 4, 8 ... seconds, capped at 60.
+
+    Also capped at half the visibility timeout: a worker holds a retry unacknowledged
+    until its countdown ends, and Redis would hand it to a second worker after that.
+    """
+    cap = min(60.0, settings.visibility_timeout / 2)
+    return random.uniform(0.5, 1.0) * min(cap, 2.0**retries)
 
 
 def classify_database_error(exc: DBAPIError | NoSuchTableError) -> ReportError:
@@ -80,7 +85,21 @@ def run_report(
         # A revoke can be lost (it lives in the workers' memory); the flag cannot.
         if jobs.cancel_requested(job_id):
             raise JobCancelled(job_id)
-        jobs.mark_started(job_id, task.request.hostname or "worker")
+        outcome, attempts = jobs.claim(
+            job_id, task.request.hostname or "worker", run_deadline(settings)
+        )
+        if outcome != "run":
+            # A redelivery of a job that already ended, or of one whose record is gone:
+            # running it again would duplicate (or resurrect) it. Ack it and move on.
+            log.warning("job %s is %s; dropping this delivery", job_id, outcome)
+            raise Ignore()
+        deliveries = attempts - task.request.retries
+        if deliveries > settings.task_max_deliveries:
+            raise RepeatedlyLost(
+                f"The job was started {deliveries - 1} times and the worker running it "
+                "stopped each time (it may need more memory than a worker has). It will "
+                "not be tried again; ask for a smaller report or tell the operators."
+            )
         try:
             params = report_type.parameters().load(parameters)
         except ValidationError as exc:
@@ -107,6 +126,8 @@ def run_report(
             )
         except (DBAPIError, NoSuchTableError) as exc:
             raise classify_database_error(exc) from exc
+    except Ignore:
+        raise
     except JobCancelled:
         log.info("job %s cancelled by its client", job_id)
         jobs.mark_finished(job_id, report_type.name, None)
@@ -114,7 +135,7 @@ def run_report(
         # Ignore: Celery acks the message and keeps the REVOKED state stored above.
         raise Ignore() from None
     except TransientError as exc:
-        if task.request.retries < MAX_RETRIES:
+        if task.request.retries < settings.task_max_retries:
             log.warning("job %s: %s; retrying", job_id, exc)
             raise task.retry(exc=exc, countdown=backoff(task.request.retries)) from exc
         jobs.mark_finished(job_id, report_type.name, None, exc.problem())

@@ -1,0 +1,57 @@
+"""Bounds on how long a job may stay In Progress, so a lost job ends in Failed.
+
+A worker that claims a job writes a deadline on its record: the time by which the job
+must have finished or been claimed again after a redelivery. That is the broker's
+visibility timeout (after which Redis hands an unacknowledged job to another worker)
+plus the interval at which workers restore such messages, plus slack. A job that was
+never claimed is bounded by JOB_QUEUE_TIMEOUT from its submission. Whoever reads an
+overdue job (the web, on a status read) moves it to Failed, atomically and only if the
+record still shows the deadline it read; a worker never runs a job marked finished.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from jobs.problems import NOT_STARTED, WORKER_LOST
+from jobs.settings import Settings
+from jobs.states import TERMINAL_STATES, state_for
+from jobs.store import JobSnapshot
+
+# kombu's Redis transport restores unacknowledged messages every 10 s
+# (unacked_restore_interval); a redelivered job also needs time to reach a worker.
+REDELIVERY_SLACK = 20.0
+
+
+def run_deadline(settings: Settings, now: float | None = None) -> float:
+    """The deadline a worker writes when it starts (or restarts) a job."""
+    start = time.time() if now is None else now
+    return start + settings.visibility_timeout + REDELIVERY_SLACK
+
+
+def overdue_problem(
+    snap: JobSnapshot, settings: Settings, now: float | None = None
+) -> dict[str, Any] | None:
+    """The error to fail a job with if it is past its bound, else None."""
+    rec = snap.record
+    if rec.finished_at is not None or state_for(snap.celery_state) in TERMINAL_STATES:
+        return None
+    now = time.time() if now is None else now
+    if rec.deadline is not None:
+        if now <= rec.deadline:
+            return None
+        bound = settings.visibility_timeout + REDELIVERY_SLACK
+        return {
+            **WORKER_LOST,
+            "detail": "The worker running this report stopped, and no worker restarted the "
+            f"job within {bound:.0f} seconds. It will not run now; submit it again.",
+        }
+    if now - rec.created_at <= settings.job_queue_timeout:
+        return None
+    return {
+        **NOT_STARTED,
+        "detail": f"No worker started this report within {settings.job_queue_timeout} "
+        "seconds of its submission, and it will not run now. Submit it again; if this "
+        "repeats, the workers are down or overloaded.",
+    }
