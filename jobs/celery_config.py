@@ -44,6 +44,13 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         # handed to a second worker.
         "broker_transport_options": {
             "visibility_timeout": settings.visibility_timeout,
+            # kombu scans for such jobs only every interval x throttle seconds (100 s
+            # by default); scan every interval instead, so redelivery is bounded by
+            # visibility timeout + interval.
+            "unacked_restore_interval": settings.restore_interval,
+            "unacked_restore_throttle": 1,
+            # A worker killed while holding the scan's lock blocks scans this long.
+            "unacked_mutex_expire": 60,
             **redis_options,
         },
         "result_backend_transport_options": {**redis_options},
@@ -52,6 +59,10 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "redis_socket_keepalive": True,
         "redis_backend_health_check_interval": 10,
         "result_expires": settings.retention_seconds,
+        # Storing a result survives a Redis restart: retry with backoff (~1 minute).
+        "result_backend_always_retry": True,
+        "result_backend_max_retries": 12,
+        "result_backend_max_sleep_between_retries_ms": 5000,
         "broker_connection_retry_on_startup": True,
         "broker_connection_timeout": timeout,
         "broker_heartbeat": 10,

@@ -19,15 +19,18 @@ from jobs.settings import Settings
 from jobs.states import TERMINAL_STATES, state_for
 from jobs.store import JobSnapshot
 
-# kombu's Redis transport restores unacknowledged messages every 10 s
-# (unacked_restore_interval); a redelivered job also needs time to reach a worker.
-REDELIVERY_SLACK = 20.0
+# Time for a restored job to reach a worker and be claimed again.
+CLAIM_SLACK = 10.0
+
+
+def redelivery_bound(settings: Settings) -> float:
+    """Seconds from a claim until the job must have finished or been claimed again."""
+    return settings.visibility_timeout + settings.restore_interval + CLAIM_SLACK
 
 
 def run_deadline(settings: Settings, now: float | None = None) -> float:
     """The deadline a worker writes when it starts (or restarts) a job."""
-    start = time.time() if now is None else now
-    return start + settings.visibility_timeout + REDELIVERY_SLACK
+    return (time.time() if now is None else now) + redelivery_bound(settings)
 
 
 def overdue_problem(
@@ -41,7 +44,7 @@ def overdue_problem(
     if rec.deadline is not None:
         if now <= rec.deadline:
             return None
-        bound = settings.visibility_timeout + REDELIVERY_SLACK
+        bound = redelivery_bound(settings)
         return {
             **WORKER_LOST,
             "detail": "The worker running this report stopped, and no worker restarted the "

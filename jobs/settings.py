@@ -82,6 +82,11 @@ class Settings:
         """
         return self.broker_visibility_timeout or self.task_time_limit + 60
 
+    @property
+    def restore_interval(self) -> int:
+        """Seconds between workers' scans for unacknowledged jobs past the visibility timeout."""
+        return min(10, max(1, self.visibility_timeout // 4))
+
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
         """Build settings from environment variables (see the README for the list)."""

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import redis
+from redis.backoff import ExponentialWithJitterBackoff
+from redis.retry import Retry
 
 from jobs.errors import StoreUnavailable
 from jobs.keys import Keys
@@ -17,8 +19,14 @@ from jobs.keys import Keys
 RECENT_DURATIONS = 20  # run times kept per report type for estimates
 
 
-def connect(url: str, timeout: float = 2.0) -> redis.Redis:
-    """A Redis client that fails fast (never hangs) and checks idle connections."""
+def connect(url: str, timeout: float = 2.0, patience: float = 0.5) -> redis.Redis:
+    """A Redis client that never hangs and checks idle connections.
+
+    A failed command is retried with jittered backoff for about `patience` seconds in
+    all: short for the web (a client gets 503 within ~2 s), longer for workers, which
+    would rather ride out a Redis restart than fail a job.
+    """
+    retries = max(1, int(patience / 0.25))
     return redis.Redis.from_url(
         url,
         decode_responses=True,
@@ -26,6 +34,7 @@ def connect(url: str, timeout: float = 2.0) -> redis.Redis:
         socket_connect_timeout=timeout,
         socket_keepalive=True,
         health_check_interval=30,
+        retry=Retry(ExponentialWithJitterBackoff(base=0.05, cap=0.5), retries),
     )
 
 

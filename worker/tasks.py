@@ -9,6 +9,7 @@ import random
 import time
 from typing import Any
 
+import redis
 from celery import Task
 from celery.exceptions import Ignore, SoftTimeLimitExceeded
 from marshmallow import ValidationError
@@ -16,6 +17,7 @@ from sqlalchemy.exc import DBAPIError, NoSuchTableError
 
 from jobs.catalogue import REPORT_TYPES, ReportType
 from jobs.deadlines import run_deadline
+from jobs.errors import StoreUnavailable
 from jobs.keys import Keys
 from jobs.problems import INTERNAL_ERROR, TIME_LIMIT
 from jobs.states import PROGRESS
@@ -34,12 +36,15 @@ from worker.reports import COMPUTATIONS
 
 log = logging.getLogger(__name__)
 
+# Seconds a worker keeps retrying a Redis command: enough to ride out a Redis restart.
+WORKER_REDIS_PATIENCE = 15.0
+
 
 @functools.cache
 def store() -> JobStore:
     """This process's job store (redis-py reconnects by itself after a fork)."""
     return JobStore(
-        connect(settings.result_backend_url, settings.redis_timeout),
+        connect(settings.result_backend_url, settings.redis_timeout, WORKER_REDIS_PATIENCE),
         Keys(settings.key_prefix),
         settings.retention_seconds,
         settings.tombstone_seconds,
@@ -109,16 +114,20 @@ def run_report(
             if jobs.cancel_requested(job_id):
                 raise JobCancelled(job_id)
             percent = int(current * 100 / total) if total else 100
-            task.update_state(
-                state=PROGRESS,
-                meta={
-                    "current": current,
-                    "total": total,
-                    "percent": percent,
-                    "elapsed": round(time.monotonic() - started, 3),
-                },
-            )
-            jobs.notify(job_id)
+            try:
+                task.update_state(
+                    state=PROGRESS,
+                    meta={
+                        "current": current,
+                        "total": total,
+                        "percent": percent,
+                        "elapsed": round(time.monotonic() - started, 3),
+                    },
+                )
+                jobs.notify(job_id)
+            except (StoreUnavailable, redis.RedisError) as exc:
+                # Progress is a courtesy; a Redis blip must not fail the report.
+                log.warning("job %s: progress not recorded: %s", job_id, exc)
 
         try:
             data = COMPUTATIONS[report_type.name](
