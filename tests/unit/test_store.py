@@ -145,20 +145,63 @@ def test_discard_removes_every_trace(
     assert not client.exists(keys.celery_meta(job.id))
 
 
-def test_mark_started_dequeues_and_records_the_worker_and_attempts(
+def test_claim_dequeues_and_records_the_worker_attempts_and_deadline(
     store: JobStore, client: fakeredis.FakeRedis, keys: Keys
 ) -> None:
     store.create(record())
-    store.mark_started("job-1", "w1@host")
+    assert store.claim("job-1", "w1@host", 1000.0) == ("run", 1)
     snap = store.read("job-1")
     assert snap is not None
     assert snap.queue_rank is None
-    assert snap.record.worker == "w1@host"
+    assert snap.record.worker == "w1@host" and snap.record.deadline == 1000.0
     assert snap.record.started_at is not None and snap.record.attempts == 1
-    # And a redelivery counts as a second attempt
-    store.mark_started("job-1", "w2@host")
+    # And a redelivery counts as a second attempt, with a new deadline
+    assert store.claim("job-1", "w2@host", 2000.0) == ("run", 2)
     again = store.read("job-1")
     assert again is not None and again.record.attempts == 2 and again.record.worker == "w2@host"
+    assert again.record.deadline == 2000.0
+
+
+def test_claim_refuses_a_finished_or_missing_job(store: JobStore) -> None:
+    # Given a job that finished (a redelivery after a crash between result and ack)
+    store.create(record("done"))
+    store.claim("done", "w1@host", 1000.0)
+    store.mark_finished("done", "yearly-sales", 1.0)
+    # Then it is not run again, nor is a job without a record
+    assert store.claim("done", "w2@host", 2000.0) == ("finished", 1)
+    assert store.claim("nobody", "w2@host", 2000.0) == ("missing", 0)
+    snap = store.read("done")
+    assert snap is not None and snap.record.attempts == 1 and snap.record.worker == "w1@host"
+
+
+def test_fail_overdue_fails_only_the_run_it_read(store: JobStore) -> None:
+    problem = {"type": "t", "title": "lost", "detail": "gone"}
+    # Given a job read while claimed with deadline 1000
+    store.create(record())
+    store.claim("job-1", "w1@host", 1000.0)
+    stale = store.read("job-1")
+    assert stale is not None
+    # When a redelivery claims it again before the reader acts
+    store.claim("job-1", "w2@host", 5000.0)
+    # Then the reader's overdue verdict is refused: the job is running again
+    assert not store.fail_overdue(stale.record, problem)
+    fresh = store.read("job-1")
+    assert fresh is not None and fresh.record.finished_at is None
+    # And a verdict on the current run sticks, once
+    assert store.fail_overdue(fresh.record, problem)
+    failed = store.read("job-1")
+    assert failed is not None and failed.record.error == problem
+    assert failed.record.finished_at is not None
+    assert not store.fail_overdue(failed.record, problem)
+
+
+def test_fail_overdue_fails_a_never_started_job_and_dequeues_it(store: JobStore) -> None:
+    store.create(record())
+    snap = store.read("job-1")
+    assert snap is not None and snap.queue_rank == 0
+    assert store.fail_overdue(snap.record, {"type": "t"})
+    after = store.read("job-1")
+    assert after is not None and after.queue_rank is None and after.record.error == {"type": "t"}
 
 
 def test_mark_finished_records_the_end_the_error_and_the_duration(store: JobStore) -> None:
@@ -192,7 +235,7 @@ def test_updates_announce_the_change_on_the_jobs_channel(
 ) -> None:
     store.create(record())
     pubsub = subscribe(client, keys.events("job-1"))
-    store.mark_started("job-1", "w1@host")
+    store.claim("job-1", "w1@host", 1000.0)
     message = pubsub.get_message(timeout=1.0)
     pubsub.close()
     assert message is not None and message["data"] == "changed"
@@ -208,7 +251,7 @@ def test_a_late_update_never_resurrects_an_expired_record(
     pubsub = subscribe(client, keys.events("job-1"))
     # When a worker reports on it late (a redelivery, a slow finish)
     if late_update == "started":
-        store.mark_started("job-1", "w1@host")
+        assert store.claim("job-1", "w1@host", 1000.0) == ("missing", 0)
     else:
         store.mark_finished("job-1", "yearly-sales", None, {"type": "t"})
     # Then no half-record without type or owner appears, and nobody is told of a change
@@ -233,6 +276,7 @@ def test_record_round_trips_through_the_hash() -> None:
         cancel_requested=True,
         worker="w@h",
         attempts=3,
+        deadline=4.5,
     )
     assert JobRecord.from_hash(full.to_hash()) == full
     assert all(isinstance(v, str) for v in full.to_hash().values())
