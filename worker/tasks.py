@@ -111,10 +111,10 @@ def run_report(
             raise InvalidParameters(f"Invalid parameters: {exc.messages}") from None
 
         def on_step(current: int, total: int) -> None:
-            if jobs.cancel_requested(job_id):
-                raise JobCancelled(job_id)
             percent = int(current * 100 / total) if total else 100
             try:
+                if jobs.cancel_requested(job_id):
+                    raise JobCancelled(job_id)
                 task.update_state(
                     state=PROGRESS,
                     meta={
