@@ -64,7 +64,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     )
     openapi.add_security(api, required=bool(app.config["API_KEYS"]))
     api.register_blueprint(reports_blp)
-    app.register_blueprint(health_bp)
+    api.register_blueprint(health_bp)
     problems.register_error_handlers(app)
     auth.init_app(app)
     openapi.init_docs(app)

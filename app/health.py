@@ -6,17 +6,19 @@ import time
 from typing import Any
 
 import redis
-from flask import Blueprint, Response, json
+from flask import Response, json
+from flask_smorest import Blueprint
 
 from app.backend import backend
 
-bp = Blueprint("health", __name__)
+bp = Blueprint("health", __name__, description="Liveness and readiness probes.")
 
 _WORKER_CACHE: dict[str, Any] = {"at": 0.0, "names": []}
 WORKER_CACHE_SECONDS = 2.0
 
 
-@bp.get("/healthz")
+@bp.route("/healthz", methods=["GET"])
+@bp.response(200, description="The process is up", example={"status": "ok"})
 def healthz() -> Response:
     """The process is up (no dependency is checked)."""
     return Response(json.dumps({"status": "ok"}), mimetype="application/json")
@@ -31,7 +33,20 @@ def _workers() -> list[str]:
     return list(_WORKER_CACHE["names"])
 
 
-@bp.get("/readyz")
+@bp.route("/readyz", methods=["GET"])
+@bp.response(
+    200,
+    description="Redis, the broker and at least one worker answer",
+    example={"status": "ready", "checks": {"store": "ok", "broker": "ok", "workers": 1}},
+)
+@bp.alt_response(
+    503,
+    description="Something is missing; `checks` says what",
+    example={
+        "status": "not ready",
+        "checks": {"store": "ok", "broker": "ok", "workers": "none answering"},
+    },
+)
 def readyz() -> Response:
     """Ready when the store and broker answer and at least one worker replies."""
     checks: dict[str, Any] = {}

@@ -15,6 +15,7 @@ from app import auth, lifecycle, throttle
 from app.backend import backend
 from app.listing import list_jobs
 from app.openapi import IDEMPOTENCY_KEY, IF_NONE_MATCH, PREFER, errors, headers
+from app.parsing import JsonBodyParser
 from app.prefer import applied, parse_wait
 from app.problems import Problem
 from app.schemas import (
@@ -37,6 +38,7 @@ blp = Blueprint(
     url_prefix="/api",
     description="Submit slow reports, poll their status, download results.",
 )
+blp.ARGUMENTS_PARSER = JsonBodyParser()
 
 
 @blp.before_request

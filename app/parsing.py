@@ -1,0 +1,37 @@
+"""How request bodies are parsed: webargs' Flask parser, strict about what is JSON."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import flask
+from webargs import core
+from webargs.flaskparser import FlaskParser, is_json_request
+
+from app.problems import Problem
+
+
+class JsonBodyParser(FlaskParser):
+    """A parser that answers 400 for an empty or absurdly nested JSON body.
+
+    webargs treats an empty body as "no data" (a 422 about missing fields) and lets
+    the RecursionError of a deeply nested document escape as a 500; both are
+    malformed JSON to a client.
+    """
+
+    def _raw_load_json(self, req: flask.Request) -> Any:
+        if not is_json_request(req):
+            return core.missing
+        data = req.get_data(cache=True)
+        if not data.strip():
+            raise Problem(
+                400,
+                "The request body is empty; send a JSON object such as "
+                '{"reportType": "yearly-sales", "parameters": {"year": "2023"}}.',
+            )
+        try:
+            return core.parse_json(data)
+        except RecursionError:
+            raise Problem(
+                400, "The request body is not valid JSON: it is nested too deeply."
+            ) from None
