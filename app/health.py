@@ -10,6 +10,8 @@ from flask import Response, json
 from flask_smorest import Blueprint
 
 from app.backend import backend
+from app.openapi import errors
+from app.problems import problem_response
 
 bp = Blueprint("health", __name__, description="Liveness and readiness probes.")
 
@@ -39,14 +41,7 @@ def _workers() -> list[str]:
     description="Redis, the broker and at least one worker answer",
     example={"status": "ready", "checks": {"store": "ok", "broker": "ok", "workers": 1}},
 )
-@bp.alt_response(
-    503,
-    description="Something is missing; `checks` says what",
-    example={
-        "status": "not ready",
-        "checks": {"store": "ok", "broker": "ok", "workers": "none answering"},
-    },
-)
+@errors(bp, 503)
 def readyz() -> Response:
     """Ready when the store and broker answer and at least one worker replies."""
     checks: dict[str, Any] = {}
@@ -64,8 +59,18 @@ def readyz() -> Response:
     except Exception as exc:  # noqa: BLE001 - any failure means "not ready", reported below
         checks["broker"] = f"unreachable: {type(exc).__name__}"
         checks["workers"] = "unknown"
-    ready = all(v == "ok" for k, v in checks.items() if k != "workers") and isinstance(
-        checks["workers"], int
-    )
-    body = {"status": "ready" if ready else "not ready", "checks": checks}
-    return Response(json.dumps(body), status=200 if ready else 503, mimetype="application/json")
+    missing = [
+        f"{name}: {value}"
+        for name, value in checks.items()
+        if value != "ok" and not isinstance(value, int)
+    ]
+    if missing:
+        return problem_response(
+            503,
+            "Not ready: " + "; ".join(missing) + ".",
+            title="Not ready",
+            headers={"Retry-After": "5"},
+            checks=checks,
+        )
+    body = {"status": "ready", "checks": checks}
+    return Response(json.dumps(body), status=200, mimetype="application/json")

@@ -99,6 +99,8 @@ def test_the_document_covers_every_route(fuzz_stack: Stack) -> None:
         ("GET", "/api/reports/{job_id}/status"),
         ("GET", "/api/reports/{job_id}/download"),
         ("GET", "/api/report-types"),
+        ("GET", "/healthz"),
+        ("GET", "/readyz"),
     }
     for path, ops in spec["paths"].items():
         for method, op in ops.items():
