@@ -3,11 +3,20 @@
 import os
 
 bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
-# WEB_CONCURRENCY processes x WEB_THREADS threads serve requests; a long poll
-# (Prefer: wait) holds one thread, so threads bound the number of waiting clients.
+# WEB_CONCURRENCY processes x WEB_THREADS threads serve requests. A long poll
+# (`Prefer: wait=N`) holds one thread and one Redis pub/sub connection while it waits.
+# At most MAX_WAITING_REQUESTS per process wait at once (default 3/4 of WEB_THREADS:
+# 2 x 48 = 96 clients with the defaults); past that the preference is ignored (RFC 7240
+# allows it) and the current document is returned at once, so ordinary polls always
+# find a free thread. Measured with `python -m bench.long_polls` (README, "Long polls",
+# 400 clients waiting 8 s): plain polls p50 7.6 ms / max 35 ms, 96 waits honoured. With
+# no cap and 2 x 8 threads, 100 waiting clients stalled a plain poll for 55 s. gevent
+# (no thread bound) managed 400 waiting clients with plain polls <= 340 ms, but needs
+# monkey-patching under Celery's producer and redis-py: gthread it is. Raise WEB_THREADS
+# for more waiting clients; idle threads are cheap (~150 MB RSS for 2 x 256 threads).
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-worker_class = "gthread"
-threads = int(os.environ.get("WEB_THREADS", "8"))
+worker_class = os.environ.get("WEB_WORKER_CLASS", "gthread")
+threads = int(os.environ.get("WEB_THREADS", "64"))
 # Above the longest Prefer: wait (60 s) so a long poll is never killed as a hung worker.
 timeout = int(os.environ.get("WEB_TIMEOUT", "90"))
 graceful_timeout = 30

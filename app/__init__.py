@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask
 from flask_smorest import Api
 
-from app import auth, backend, openapi, problems
+from app import auth, backend, openapi, problems, waiting
 from app.config import load_config
 from jobs.catalogue import REPORT_TYPES
 
@@ -68,6 +68,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     problems.register_error_handlers(app)
     auth.init_app(app)
     openapi.init_docs(app)
+    waiting.init_app(app)
     backend.init_app(app)
     app.extensions["async_reports_catalogue"] = describe_catalogue(api)
     return app

@@ -31,6 +31,10 @@ def load_config(environ: dict[str, str] | None = None) -> dict[str, Any]:
         "MAX_CONTENT_LENGTH": env_int("MAX_REQUEST_BYTES", 16 * 1024, env),
         "MIN_POLL_INTERVAL": env_float("MIN_POLL_INTERVAL_SECONDS", 0.0, env),
         "MAX_WAIT_SECONDS": env_int("MAX_WAIT_SECONDS", 60, env),
+        # Per web process: 3/4 of its threads may wait in long polls, the rest stay free.
+        "MAX_WAITING_REQUESTS": env_int(
+            "MAX_WAITING_REQUESTS", max(1, env_int("WEB_THREADS", 64, env) * 3 // 4), env
+        ),
         "API_TITLE": "async-reports",
         "API_VERSION": "1.0.0",
         "OPENAPI_VERSION": "3.1.0",

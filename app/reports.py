@@ -11,7 +11,7 @@ from flask import Response, current_app, json, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from app import auth, lifecycle, throttle
+from app import auth, lifecycle, throttle, waiting
 from app.backend import backend
 from app.listing import list_jobs
 from app.openapi import IDEMPOTENCY_KEY, IF_NONE_MATCH, PREFER, errors, headers
@@ -149,12 +149,12 @@ class Reports(MethodView):
         """Submit a report job; answers 202 with the status resource in Location."""
         report_type = offered_types()[body["reportType"]]
         snap = lifecycle.submit(report_type, body, current_owner(), request.headers)
-        wait = requested_wait()
         extra = {"Location": status_url(snap.record.id), "Vary": "Prefer"}
-        if wait is None:
-            return status_response(build_status(snap), 202, extra)
-        extra["Preference-Applied"] = applied(wait)
-        view = lifecycle.wait_until_finished(snap, wait)
+        with waiting.slot(requested_wait()) as wait:
+            if wait is None:
+                return status_response(build_status(snap), 202, extra)
+            extra["Preference-Applied"] = applied(wait)
+            view = lifecycle.wait_until_finished(snap, wait)
         return status_response(view, 200 if view.terminal else 202, extra)
 
 
@@ -192,16 +192,18 @@ class ReportStatus(MethodView):
         check_poll_rate(str(job_id))
         view = build_status(snap)
         extra = {"Vary": "Prefer"}
-        wait = requested_wait()
-        if wait is not None:
-            extra["Preference-Applied"] = applied(wait)
-            if not view.terminal:
-                # Wait for a document other than the one the client has (If-None-Match),
-                # or, without one, other than the one it would get now.
-                first = view.etag
-                unchanged = not_modified if request.if_none_match else (lambda v: v.etag == first)
-                changed = lifecycle.wait_for_change(str(job_id), wait, unchanged)
-                view = build_status(changed or load_job(job_id))
+        with waiting.slot(requested_wait()) as wait:
+            if wait is not None:
+                extra["Preference-Applied"] = applied(wait)
+                if not view.terminal:
+                    # Wait for a document other than the one the client has (If-None-Match),
+                    # or, without one, other than the one it would get now.
+                    first = view.etag
+                    unchanged = (
+                        not_modified if request.if_none_match else (lambda v: v.etag == first)
+                    )
+                    changed = lifecycle.wait_for_change(str(job_id), wait, unchanged)
+                    view = build_status(changed or load_job(job_id))
         if not_modified(view):
             return status_response(view, 304, extra)
         return status_response(view, 200, extra)

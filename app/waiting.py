@@ -9,10 +9,12 @@ message and returns as soon as `done(snapshot)` holds, or when time is up.
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import redis
+from flask import Flask, current_app
 
 from jobs.errors import StoreUnavailable
 from jobs.store import JobSnapshot, JobStore, reachable
@@ -52,3 +54,27 @@ def wait_for(
         # Closing a broken connection may fail; the pool replaces it either way.
         with contextlib.suppress(redis.RedisError, OSError, StoreUnavailable):
             pubsub.close()
+
+
+def init_app(app: Flask) -> None:
+    """Bound the requests of this process that may wait at once (MAX_WAITING_REQUESTS)."""
+    app.extensions["async_reports_wait_slots"] = threading.BoundedSemaphore(
+        max(1, app.config["MAX_WAITING_REQUESTS"])
+    )
+
+
+@contextlib.contextmanager
+def slot(wait: int | None) -> Iterator[int | None]:
+    """`wait` while this request holds a waiting slot; None when none is free.
+
+    A preference may be ignored (RFC 7240), and is, rather than let waiting clients
+    take every thread: the rest of the threads stay free for ordinary requests.
+    """
+    slots: threading.BoundedSemaphore = current_app.extensions["async_reports_wait_slots"]
+    if wait is None or not slots.acquire(blocking=False):
+        yield None
+        return
+    try:
+        yield wait
+    finally:
+        slots.release()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -26,14 +27,20 @@ IDLE_DB, SHORT_DB = 2, 3
 def idle(
     tmp_path_factory: pytest.TempPathFactory, redis_url: str, sqlite_url: str
 ) -> Iterator[Stack]:
-    """The web alone (jobs stay queued), with a one-second minimum poll interval."""
+    """The web alone (jobs stay queued): one process, one long poll at a time, and a
+    one-second minimum poll interval."""
     url = redis_db(redis_url, IDLE_DB)
     redis.Redis.from_url(url).flushdb()
     s = start_web_only(
         tmp_path_factory.mktemp("idle"),
         url,
         sqlite_url,
-        {"ENABLE_DIAGNOSTIC_REPORTS": "1", "MIN_POLL_INTERVAL_SECONDS": "1"},
+        {
+            "ENABLE_DIAGNOSTIC_REPORTS": "1",
+            "MIN_POLL_INTERVAL_SECONDS": "1",
+            "WEB_CONCURRENCY": "1",
+            "MAX_WAITING_REQUESTS": "1",
+        },
     )
     yield s
     s.stop_all()
@@ -70,13 +77,14 @@ def test_a_cancelled_queued_job_never_starts(idle: Stack, redis_url: str) -> Non
     assert doc["startedAt"] is None and doc["finishedAt"]
     # When a worker comes up later (it never saw the revoke broadcast)
     idle.start("worker", "late-worker", {"WORKER_NAME": f"late-{uuid.uuid4().hex[:6]}"})
-    store = redis.Redis.from_url(redis_db(redis_url, IDLE_DB), decode_responses=True)
-    deadline = time.monotonic() + 60
-    while store.llen("reports") and time.monotonic() < deadline:
-        time.sleep(0.2)
-    while '"REVOKED"' not in (store.get(f"celery-task-meta-{job}") or ""):
-        assert time.monotonic() < deadline, idle.log("late-worker")[-2000:]
-        time.sleep(0.2)
+    try:
+        store = redis.Redis.from_url(redis_db(redis_url, IDLE_DB), decode_responses=True)
+        deadline = time.monotonic() + 60
+        while '"REVOKED"' not in (store.get(KEYS.celery_meta(job)) or ""):
+            assert time.monotonic() < deadline, idle.log("late-worker")[-2000:]
+            time.sleep(0.2)
+    finally:
+        idle.stop("late-worker")  # later tests here need jobs to stay queued
     # Then the worker stored REVOKED without running it: it never started
     time.sleep(1.1)  # the minimum poll interval of this stack
     final = requests.get(f"{idle.base_url}/api/reports/{job}/status", timeout=10).json()
@@ -136,3 +144,32 @@ def test_idempotency_keys_expire_with_their_job(short_lived: Stack, redis_url: s
     job = resp.json()["id"]
     ttls = [store.ttl(KEYS.idempotency("public", key)), store.ttl(KEYS.job(job))]
     assert all(0 < t <= 3 for t in ttls), ttls
+
+
+def test_waits_beyond_the_waiting_slots_are_answered_at_once(idle: Stack) -> None:
+    # Given one client already waiting in the only waiting slot
+    first = submit(idle.base_url, "noop", {"steps": 1}).json()["id"]
+    second = submit(idle.base_url, "noop", {"steps": 1}).json()["id"]
+    holder: list[requests.Response] = []
+    waiting = threading.Thread(
+        target=lambda: holder.append(
+            requests.get(
+                f"{idle.base_url}/api/reports/{first}/status",
+                headers={"Prefer": "wait=6"},
+                timeout=30,
+            )
+        )
+    )
+    waiting.start()
+    time.sleep(1.0)  # let it reach the server
+    # When another client asks to wait
+    started = time.monotonic()
+    other = requests.get(
+        f"{idle.base_url}/api/reports/{second}/status", headers={"Prefer": "wait=6"}, timeout=30
+    )
+    # Then it gets the current document at once, without Preference-Applied
+    assert other.status_code == 200 and other.json()["status"] == "In Progress"
+    assert "Preference-Applied" not in other.headers
+    assert time.monotonic() - started < 5
+    waiting.join()
+    assert holder[0].headers["Preference-Applied"] == "wait=6"

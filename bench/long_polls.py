@@ -1,0 +1,117 @@
+"""How many clients can wait in `Prefer: wait` long polls before ordinary requests stall?
+
+Starts the web process (no worker, so the job never changes and every long poll waits
+its full N seconds) with a given gunicorn worker class and thread count, opens C
+concurrent long polls on one queued job, and meanwhile times plain status GETs.
+
+    .venv/bin/python -m bench.long_polls --clients 100 --wait 8 \
+        --worker-class gthread --threads 8
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import statistics
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import psutil
+import redis
+import requests
+
+from devstack import redis_server
+from devstack.stack import Stack, free_port
+
+
+def measure(args: argparse.Namespace, redis_url: str) -> dict[str, float]:
+    """One run: long polls in the background, plain polls timed in the foreground."""
+    redis.Redis.from_url(redis_url).flushdb()
+    env = {
+        "REDIS_URL": redis_url,
+        "WEB_CONCURRENCY": str(args.processes),
+        "WEB_THREADS": str(args.threads),
+        "WEB_WORKER_CLASS": args.worker_class,
+        "ENABLE_DIAGNOSTIC_REPORTS": "1",
+        "LOG_LEVEL": "warning",
+    }
+    stack = Stack(env=env, log_dir=Path(tempfile.mkdtemp(prefix="bench-lp-")))
+    stack.start("web")
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if requests.get(stack.base_url + "/healthz", timeout=1).ok:
+                    break
+            except requests.RequestException:
+                if time.monotonic() > deadline:
+                    raise
+            time.sleep(0.1)
+        job = requests.post(
+            stack.base_url + "/api/reports",
+            json={"reportType": "noop", "parameters": {"steps": 1}},
+            timeout=5,
+        ).json()["id"]
+        url = f"{stack.base_url}/api/reports/{job}/status"
+        start = threading.Barrier(args.clients + 1)
+
+        def long_poll() -> tuple[float, bool]:
+            start.wait()
+            t0 = time.monotonic()
+            resp = requests.get(
+                url, headers={"Prefer": f"wait={args.wait}"}, timeout=args.wait * 10
+            )
+            return time.monotonic() - t0, "Preference-Applied" in resp.headers
+
+        with concurrent.futures.ThreadPoolExecutor(args.clients) as pool:
+            waits = [pool.submit(long_poll) for _ in range(args.clients)]
+            start.wait()
+            time.sleep(1.0)  # let every long poll reach the server
+            plain = []
+            for _ in range(10):
+                t0 = time.monotonic()
+                requests.get(url, timeout=args.wait * 10)
+                plain.append(time.monotonic() - t0)
+            procs = [psutil.Process(p.pid) for p in stack.processes.values()]
+            rss = sum(c.memory_info().rss for p in procs for c in [p, *p.children(recursive=True)])
+            results = [f.result() for f in waits]
+        return {
+            "plain_p50_ms": statistics.median(plain) * 1000,
+            "plain_max_ms": max(plain) * 1000,
+            "long_poll_max_s": max(t for t, _ in results),
+            "waits_honoured": sum(applied for _, applied in results),
+            "web_rss_mb": rss / 2**20,
+        }
+    finally:
+        stack.stop_all()
+
+
+def main() -> None:
+    """Parse arguments, run, print one line of figures."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=100)
+    parser.add_argument("--wait", type=int, default=8)
+    parser.add_argument("--worker-class", default="gthread")
+    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--processes", type=int, default=2)
+    args = parser.parse_args()
+    url = f"redis://127.0.0.1:{free_port()}/0"
+    data = Path(tempfile.mkdtemp(prefix="bench-lp-redis-"))
+    server = redis_server.start(url, data, data / "redis.log", appendonly=False)
+    try:
+        figures = measure(args, url)
+    finally:
+        server.terminate()
+        server.wait(10)
+    print(
+        f"{args.worker_class} processes={args.processes} threads={args.threads} "
+        f"clients={args.clients} wait={args.wait}s: "
+        + ", ".join(f"{k}={v:.1f}" for k, v in figures.items()),
+        flush=True,
+    )
+
+
+if __name__ == "__main__":
+    main()
