@@ -13,6 +13,7 @@ import requests
 
 from devstack.stack import Stack
 from jobs.keys import Keys
+from jobs.store import JobStore, connect
 from tests.integration.client import poll, submit
 from tests.integration.stacks import redis_db, start_stack, start_web_only
 
@@ -173,3 +174,19 @@ def test_waits_beyond_the_waiting_slots_are_answered_at_once(idle: Stack) -> Non
     assert time.monotonic() - started < 5
     waiting.join()
     assert holder[0].headers["Preference-Applied"] == "wait=6"
+
+
+def test_queued_estimates_come_from_queue_position_and_recent_run_times(
+    idle: Stack, redis_url: str
+) -> None:
+    # Given noop jobs recently took 4 s each
+    store = JobStore(connect(redis_db(redis_url, IDLE_DB)), KEYS, 86400)
+    store.record_duration("noop", 4.0)
+    # When three jobs wait in the queue
+    jobs = [submit(idle.base_url, "noop", {"steps": 1}).json()["id"] for _ in range(3)]
+    docs = [requests.get(f"{idle.base_url}/api/reports/{job}/status", timeout=10) for job in jobs]
+    # Then each has an estimate, growing with its place in the queue, and a Retry-After
+    estimates = [int(d.json()["estimatedTimeRemaining"].split()[0]) for d in docs]
+    assert all(e >= 4 for e in estimates), estimates
+    assert estimates == sorted(estimates) and estimates[2] > estimates[0], estimates
+    assert all(int(d.headers["Retry-After"]) >= 1 for d in docs)
