@@ -90,6 +90,7 @@ def wait_until_finished(snap: JobSnapshot, seconds: int) -> StatusView:
         snap.record.id,
         lambda s: s is None or build_status(s).terminal,
         seconds,
+        backend().read,
     )
     return build_status(latest) if latest is not None else view
 
@@ -103,6 +104,7 @@ def wait_for_change(
         job_id,
         lambda s: s is None or build_status(s).terminal or not unchanged(build_status(s)),
         seconds,
+        backend().read,
     )
 
 

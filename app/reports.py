@@ -135,7 +135,11 @@ class Reports(MethodView):
         return {"items": page.items, "next": page.next}
 
     @blp.arguments(ReportRequestSchema())  # an instance: webargs instantiates a class per request
-    @blp.response(202, StatusSchema, headers=headers("Location", "Retry-After", "ETag", "Vary"))
+    @blp.response(
+        202,
+        StatusSchema,
+        headers=headers("Location", "Retry-After", "ETag", "Preference-Applied", "Vary"),
+    )
     @blp.alt_response(
         200,
         schema=StatusSchema,
@@ -162,7 +166,7 @@ class Reports(MethodView):
 class Report(MethodView):
     """One job: cancel it while it runs, forget it once finished."""
 
-    @blp.response(202, StatusSchema, headers=headers("ETag"))
+    @blp.response(202, StatusSchema, headers=headers("ETag", "Retry-After"))
     @blp.alt_response(204, success=True, description="The finished job was forgotten")
     @errors(blp, 401, 404, 410, 503)
     def delete(self, job_id: UUID) -> Response:
@@ -183,7 +187,11 @@ class ReportStatus(MethodView):
         StatusSchema,
         headers=headers("ETag", "Retry-After", "Preference-Applied", "Vary"),
     )
-    @blp.alt_response(304, description="Not modified (If-None-Match matched)")
+    @blp.alt_response(
+        304,
+        description="Not modified (If-None-Match matched)",
+        headers=headers("ETag", "Retry-After", "Preference-Applied", "Vary"),
+    )
     @blp.doc(parameters=[PREFER, IF_NONE_MATCH])
     @errors(blp, 401, 404, 410, 429, 503)
     def get(self, job_id: UUID) -> Response:

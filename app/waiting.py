@@ -25,8 +25,14 @@ def wait_for(
     job_id: str,
     done: Callable[[JobSnapshot | None], bool],
     timeout: float,
+    read: Callable[[str], JobSnapshot | None] | None = None,
 ) -> JobSnapshot | None:
-    """The job's snapshot once `done` holds for it, or the latest one after `timeout` s."""
+    """The job's snapshot once `done` holds for it, or the latest one after `timeout` s.
+
+    `read` reads the job (default: `store.read`; the web passes its own, which also
+    fails overdue jobs).
+    """
+    read = read or store.read
     deadline = time.monotonic() + timeout
     keys = store.keys
     with reachable():
@@ -35,7 +41,7 @@ def wait_for(
         with reachable():
             # Subscribe before reading, so a change between the two is not missed.
             pubsub.subscribe(keys.events(job_id), keys.celery_meta(job_id))
-        snap = store.read(job_id)
+        snap = read(job_id)
         while not done(snap):
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -48,7 +54,7 @@ def wait_for(
             with reachable():
                 while pubsub.get_message(timeout=0.0) is not None:
                     pass
-            snap = store.read(job_id)
+            snap = read(job_id)
         return snap
     finally:
         # Closing a broken connection may fail; the pool replaces it either way.
