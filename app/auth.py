@@ -16,8 +16,10 @@ log = logging.getLogger(__name__)
 
 OPEN_CLIENT = "public"
 REALM = "async-reports"
-# Documentation stays readable without a key (a browser cannot send one for a page).
-PUBLIC_PATHS = ("/api/openapi.json", "/api/docs")
+# API.md: with keys configured, *every* /api request needs one, the OpenAPI document
+# included. PUBLIC_API_DOCS=1 opens just the document and its page (a browser cannot
+# send a header for a page) for deployments that want that.
+DOCS_PATHS = ("/api/openapi.json", "/api/docs")
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -87,10 +89,12 @@ def require_admin(view: F) -> F:
 def init_app(app: Flask) -> None:
     """Require a valid key on every /api request (before any other check) when keys are set."""
 
+    public = DOCS_PATHS if app.config["PUBLIC_API_DOCS"] else ()
+
     @app.before_request
     def _require_key() -> None:
         path = request.path
-        if path.startswith("/api") and not path.startswith(PUBLIC_PATHS):
+        if path.startswith("/api") and not (public and path.startswith(public)):
             current_client()
 
     if not app.config["API_KEYS"]:

@@ -6,7 +6,7 @@ import hashlib
 import os
 from typing import Any
 
-from jobs.settings import Settings, env_float, env_int
+from jobs.settings import Settings, env_bool, env_float, env_int
 
 
 def parse_keys(raw: str) -> dict[str, str]:
@@ -28,6 +28,7 @@ def load_config(environ: dict[str, str] | None = None) -> dict[str, Any]:
         "SETTINGS": settings,
         "API_KEYS": parse_keys(env.get("API_KEYS", "")),
         "ADMIN_KEYS": parse_keys(env.get("ADMIN_API_KEYS", "")),
+        "PUBLIC_API_DOCS": env_bool("PUBLIC_API_DOCS", False, env),
         "MAX_CONTENT_LENGTH": env_int("MAX_REQUEST_BYTES", 16 * 1024, env),
         "MIN_POLL_INTERVAL": env_float("MIN_POLL_INTERVAL_SECONDS", 0.0, env),
         "MAX_WAIT_SECONDS": env_int("MAX_WAIT_SECONDS", 60, env),

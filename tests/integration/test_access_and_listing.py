@@ -78,11 +78,13 @@ def test_every_api_request_needs_a_client_key(
     assert resp.json()["status"] == 401
 
 
-def test_the_documentation_stays_readable_without_a_key(keyed: Stack) -> None:
-    spec = requests.get(keyed.base_url + "/api/openapi.json", timeout=10)
+def test_the_documentation_needs_a_key_too(keyed: Stack) -> None:
+    # API.md: with keys configured, every /api request needs one
+    assert requests.get(keyed.base_url + "/api/openapi.json", timeout=10).status_code == 401
+    assert requests.get(keyed.base_url + "/api/docs", timeout=10).status_code == 401
+    spec = requests.get(keyed.base_url + "/api/openapi.json", headers=ALICE, timeout=10)
     assert spec.status_code == 200
     assert spec.json()["security"] == [{"apiKey": []}]
-    assert requests.get(keyed.base_url + "/api/docs", timeout=10).status_code == 200
 
 
 def test_a_job_is_invisible_to_other_keys(keyed: Stack) -> None:

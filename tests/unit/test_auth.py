@@ -50,13 +50,24 @@ def test_a_client_key_opens_the_api(app: Flask) -> None:
     assert resp.status_code == 200 and resp.get_json()["items"]
 
 
-def test_documentation_needs_no_key(app: Flask) -> None:
+def test_documentation_needs_a_key_like_every_api_request(app: Flask) -> None:
+    # API.md: with keys configured, every /api request needs one
+    client = app.test_client()
+    assert client.get("/api/openapi.json").status_code == 401
+    assert client.get("/api/docs").status_code == 401
+    spec = client.get("/api/openapi.json", headers={"Authorization": "Bearer k-bob"})
+    assert spec.status_code == 200 and spec.get_json()["security"] == [{"apiKey": []}]
+
+
+def test_public_api_docs_opens_only_the_documentation() -> None:
+    app = create_app({"API_KEYS": parse_keys("bob:k-bob"), "PUBLIC_API_DOCS": True})
     client = app.test_client()
     spec = client.get("/api/openapi.json")
     assert spec.status_code == 200 and spec.get_json()["security"] == [{"apiKey": []}]
     assert client.get("/api/docs").status_code == 200
     with client.get("/api/docs/assets/swagger-ui.css") as asset:  # closes the file
         assert asset.status_code == 200 and asset.mimetype == "text/css"
+    assert client.get("/api/report-types").status_code == 401
 
 
 def test_monitoring_needs_an_admin_key(app: Flask) -> None:
