@@ -113,14 +113,14 @@ class Run:
     def web(self, label: str, bare: bool, extra: dict[str, str] | None = None) -> str:
         """Start ours or the bare app under the same gunicorn command; its base URL."""
         port = free_port()
-        self.stack.start_variant(
+        proc = self.stack.start_variant(
             "web",
             label,
             (OURS_APP, BARE_APP) if bare else None,
             {"PORT": str(port), **(extra or {})},
         )
         url = f"http://127.0.0.1:{port}"
-        wait_http(url + "/healthz")
+        wait_http(url + "/healthz", proc)
         return url
 
     def worker(self, label: str, raw: bool, extra: dict[str, str] | None = None) -> None:
@@ -449,14 +449,24 @@ class Run:
                 {"WEB_CONCURRENCY": "4", "GUNICORN_CMD_ARGS": "--worker-class sync"},
             ),
         ]
-        for name, extra in configs:
-            url = self.web("sweep", bare=False, extra=extra)
+        urls = {
+            name: self.web(f"sweep{i}", bare=False, extra=extra)
+            for i, (name, extra) in enumerate(configs)
+        }
+        rps = {name: Figure() for name in urls}
+        cpu = {name: Figure() for name in urls}
+        for url in urls.values():
             wrk(url + path, 1, a.connections)
-            fig = Figure()
-            for _ in range(a.runs):
-                fig.add(wrk(url + path, seconds, a.connections).rps)
-            self.stop("sweep")
-            print(f"  | {name} | {fig.text()} |", flush=True)
+        for _ in range(a.runs):  # round robin, so the machine's noise hits every config
+            for i, (name, url) in enumerate(urls.items()):
+                before = self.stack.cpu_seconds(f"sweep{i}")
+                res = wrk(url + path, seconds, a.connections)
+                used = self.stack.cpu_seconds(f"sweep{i}") - before
+                rps[name].add(res.rps)
+                cpu[name].add(used / max(res.requests, 1) * 1e6)
+        for i, name in enumerate(urls):
+            self.stop(f"sweep{i}")
+            print(f"  | {name} | {rps[name].text()} | {cpu[name].text()} us CPU/poll |", flush=True)
         print("\n  Celery pool settings, trivial-job throughput (jobs/s):", flush=True)
         base = self.web("web", bare=False)
         pools = [
@@ -464,15 +474,16 @@ class Run:
             ("prefork 1", {"WORKER_CONCURRENCY": "1"}),
             ("prefork 4", {"WORKER_CONCURRENCY": "4"}),
         ]
-        for name, extra in pools:
-            self.worker("sweepworker", raw=False, extra=extra)
-            fig = Figure()
-            for _ in range(a.runs):
+        tp = {name: Figure() for name, _ in pools}
+        for _ in range(a.runs):  # round robin again; one worker at a time (one queue)
+            for name, extra in pools:
+                self.worker("sweepworker", raw=False, extra=extra)
                 t = time.perf_counter()
                 ids = self.submit_many(base, a.jobs, NOOP)
-                fig.add(a.jobs / (wait_done(self.redis, ids) - t))
-            self.stop("sweepworker")
-            print(f"  | {name} | {fig.text()} |", flush=True)
+                tp[name].add(a.jobs / (wait_done(self.redis, ids) - t))
+                self.stop("sweepworker")
+        for name, fig in tp.items():
+            print(f"  | {name} | {fig.text()} jobs/s |", flush=True)
         self.stop("web")
         self.redis.flushdb()
 
@@ -510,6 +521,7 @@ PARTS: dict[str, Callable[[Run], None]] = {
     "jobs": Run.jobs,
     "sql": Run.sql,
     "memory": Run.memory,
+    "sweep": Run.sweep,
 }
 
 
@@ -520,7 +532,9 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--only", nargs="+", choices=list(PARTS), default=list(PARTS))
+    parser.add_argument(
+        "--only", nargs="+", choices=list(PARTS), default=["http", "jobs", "sql", "memory"]
+    )
     parser.add_argument("--runs", type=int, default=5, help="runs per figure (median, min, max)")
     parser.add_argument("--seconds", type=float, default=5, help="length of one wrk run")
     parser.add_argument("--connections", type=int, default=64)
@@ -543,7 +557,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for name in args.only:
             PARTS[name](run)
-        if args.sweep:
+        if args.sweep and "sweep" not in args.only:
             run.sweep()
     finally:
         run.close()

@@ -109,10 +109,12 @@ class Bench(Stack):
         return total / 2**20
 
 
-def wait_http(url: str, timeout: float = 60.0) -> None:
-    """Wait until `url` answers at all."""
+def wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
+    """Wait until `url` answers at all (or its server exits)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the server for {url} exited with {proc.returncode}; see its log")
         try:
             requests.get(url, timeout=2)
             return

@@ -106,7 +106,7 @@ def run_report(
                 "not be tried again; ask for a smaller report or tell the operators."
             )
         try:
-            params = report_type.parameters().load(parameters)
+            params = report_type.schema.load(parameters)
         except ValidationError as exc:
             raise InvalidParameters(f"Invalid parameters: {exc.messages}") from None
 
