@@ -439,15 +439,12 @@ class Run:
         path = job.headers["Location"]
         self.stop("probe")
         configs = [
-            ("gthread 2 workers x 8 threads", {"WEB_CONCURRENCY": "2", "WEB_THREADS": "8"}),
-            ("gthread 2 x 4", {"WEB_CONCURRENCY": "2", "WEB_THREADS": "4"}),
+            ("gthread 2 workers x 64 threads (default)", {"WEB_CONCURRENCY": "2"}),
+            ("gthread 2 x 8", {"WEB_CONCURRENCY": "2", "WEB_THREADS": "8"}),
             ("gthread 2 x 16", {"WEB_CONCURRENCY": "2", "WEB_THREADS": "16"}),
-            ("gthread 4 x 8", {"WEB_CONCURRENCY": "4", "WEB_THREADS": "8"}),
-            ("gthread 1 x 8", {"WEB_CONCURRENCY": "1", "WEB_THREADS": "8"}),
-            (
-                "sync 4 workers",
-                {"WEB_CONCURRENCY": "4", "GUNICORN_CMD_ARGS": "--worker-class sync"},
-            ),
+            ("gthread 1 x 64", {"WEB_CONCURRENCY": "1"}),
+            ("gthread 4 x 64", {"WEB_CONCURRENCY": "4"}),
+            ("sync 4 workers", {"WEB_CONCURRENCY": "4", "WEB_WORKER_CLASS": "sync"}),
         ]
         urls = {
             name: self.web(f"sweep{i}", bare=False, extra=extra)
