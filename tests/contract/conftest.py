@@ -7,6 +7,7 @@ HOME and PYTHONPATH, so the Procfile must work as it is.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -55,6 +56,7 @@ class Service:
     redis_url: str
     database_url: str
     log_dir: Path
+    extra: dict[str, str] = field(default_factory=dict)  # only where a test configures a feature
     port: int = field(default_factory=free_port)
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
@@ -73,6 +75,7 @@ class Service:
             "REDIS_URL": self.redis_url,
             "DATABASE_URL": self.database_url,
             "WEB_CONCURRENCY": "2",
+            **self.extra,
         }
 
     def start(self, name: str, label: str | None = None) -> None:
@@ -120,20 +123,46 @@ class Service:
         self.wait("/readyz", lambda r: r.status_code == 200)
 
     def stop(self, label: str) -> None:
+        """SIGTERM one process group (as a platform stops it) and wait for it."""
         proc = self.procs.pop(label)
-        if proc.poll() is None:
-            try:
-                os.killpg(proc.pid, signal.SIGTERM)
-                proc.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(10)
-            except ProcessLookupError:
-                pass
+        _terminate(proc)
+        _reap(proc)
 
     def stop_all(self) -> None:
-        for label in list(self.procs):
-            self.stop(label)
+        """Signal every process at once, then wait for each: shutdowns overlap."""
+        procs = list(self.procs.values())
+        self.procs.clear()
+        for proc in procs:
+            _terminate(proc)
+        for proc in procs:
+            _reap(proc)
+
+
+def _terminate(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+
+
+def _reap(proc: subprocess.Popen[bytes]) -> None:
+    try:
+        proc.wait(20)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+
+
+# Services whose processes were signalled but not yet waited for (see `_reaper`).
+_STOPPING: list[subprocess.Popen[bytes]] = []
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _reaper() -> Iterator[None]:
+    """Wait, once at the very end, for every process the services below signalled to stop."""
+    yield
+    while _STOPPING:
+        _reap(_STOPPING.pop())
 
 
 def _redis(tmp: Path) -> tuple[str, subprocess.Popen[bytes]]:
@@ -179,21 +208,31 @@ def contract_postgres_url() -> Iterator[str]:
         admin.dispose()
 
 
-def _service(tmp: Path, database_url: str, worker: bool) -> Iterator[Service]:
+def _service(
+    tmp: Path, database_url: str, worker: bool, extra: dict[str, str] | None = None
+) -> Iterator[Service]:
     redis_url, redis_proc = _redis(tmp / "redis")
-    service = Service(redis_url, database_url, tmp / "logs")
+    service = Service(redis_url, database_url, tmp / "logs", dict(extra or {}))
     try:
         service.start("web")
         if worker:
             service.start("worker")
+            # A platform runs every process type the Procfile names; `flower` is an optional
+            # dashboard on a fixed port, so it is left out.
+            if "monitor" in procfile():
+                service.start("monitor")
             service.wait_ready()
         else:
             service.wait_web()
         yield service
     finally:
-        service.stop_all()
+        # Signal now, wait at the end of the session: the shutdowns of all services overlap.
+        for proc in service.procs.values():
+            _terminate(proc)
+        _STOPPING.extend(service.procs.values())
+        service.procs.clear()
         redis_proc.terminate()
-        redis_proc.wait(10)
+        _STOPPING.append(redis_proc)
 
 
 @pytest.fixture(scope="session")
@@ -218,3 +257,24 @@ def idle_service(
 ) -> Iterator[Service]:
     """web with NO worker: every job it accepts stays queued, so 'in progress' is observable."""
     yield from _service(tmp_path_factory.mktemp("idle-service"), contract_sqlite_url, worker=False)
+
+
+KEYS = {"alice": "contract-key-alice", "bob": "contract-key-bob"}
+ADMIN_KEY = "contract-key-ops"
+
+
+def bearer(key: str) -> dict[str, str]:
+    """The Authorization header API.md asks for."""
+    return {"Authorization": f"Bearer {key}"}
+
+
+@pytest.fixture(scope="session")
+def keyed_service(
+    tmp_path_factory: pytest.TempPathFactory, contract_sqlite_url: str
+) -> Iterator[Service]:
+    """web only (jobs stay queued) with API keys configured (API_KEYS / ADMIN_API_KEYS, README)."""
+    extra = {
+        "API_KEYS": ",".join(f"{name}:{key}" for name, key in KEYS.items()),
+        "ADMIN_API_KEYS": f"ops:{ADMIN_KEY}",
+    }
+    yield from _service(tmp_path_factory.mktemp("keyed"), contract_sqlite_url, False, extra)

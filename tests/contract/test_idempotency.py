@@ -1,0 +1,48 @@
+"""Idempotency-Key on POST /api/reports (API.md, "Submitting a job")."""
+
+from __future__ import annotations
+
+import uuid
+
+from tests.contract.client import SEED_BODY, assert_problem, job_id, submit
+from tests.contract.conftest import Service
+from tests.contract.redis_snapshot import queued_messages
+
+
+def test_repeat_with_same_key_and_body_returns_the_same_job(idle_service: Service) -> None:
+    key = {"Idempotency-Key": f"contract-{uuid.uuid4()}"}
+    first = submit(idle_service.base, headers=key)
+    assert first.status_code == 202, first.text
+    queued = queued_messages(idle_service.redis_url)
+    again = submit(idle_service.base, headers=key)
+    assert again.status_code in {200, 202}, again.text
+    assert again.headers["Location"] == first.headers["Location"]
+    assert again.json()["id"] == job_id(first)
+    # no second job was queued
+    assert queued_messages(idle_service.redis_url) == queued
+
+
+def test_same_key_with_a_different_body_is_422(idle_service: Service) -> None:
+    key = {"Idempotency-Key": f"contract-{uuid.uuid4()}"}
+    assert submit(idle_service.base, headers=key).status_code == 202
+    other = {"reportType": "yearly-sales", "parameters": {"year": "2022"}}
+    queued = queued_messages(idle_service.redis_url)
+    assert_problem(submit(idle_service.base, other, headers=key), 422)
+    assert queued_messages(idle_service.redis_url) == queued
+
+
+def test_different_keys_make_different_jobs(idle_service: Service) -> None:
+    a = submit(idle_service.base, headers={"Idempotency-Key": f"contract-{uuid.uuid4()}"})
+    b = submit(idle_service.base, headers={"Idempotency-Key": f"contract-{uuid.uuid4()}"})
+    assert a.status_code == b.status_code == 202
+    assert job_id(a) != job_id(b)
+
+
+def test_a_key_keeps_naming_its_job_on_every_repeat(idle_service: Service) -> None:
+    key = {"Idempotency-Key": f"contract-{uuid.uuid4()}"}
+    first = submit(idle_service.base, SEED_BODY, headers=key)
+    for _ in range(3):
+        assert (
+            submit(idle_service.base, SEED_BODY, headers=key).headers["Location"]
+            == (first.headers["Location"])
+        )
