@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import requests
 
 from tests.contract.client import SEED_BODY, assert_problem, job_id, submit
 from tests.contract.conftest import Service
@@ -46,3 +50,21 @@ def test_a_key_keeps_naming_its_job_on_every_repeat(idle_service: Service) -> No
             submit(idle_service.base, SEED_BODY, headers=key).headers["Location"]
             == (first.headers["Location"])
         )
+
+
+def test_racing_repeats_with_one_key_make_one_job(idle_service: Service) -> None:
+    # Given ten clients sending the same key and body at the same moment
+    key = {"Idempotency-Key": f"contract-{uuid.uuid4()}"}
+    queued = queued_messages(idle_service.redis_url)
+    barrier = threading.Barrier(10)
+
+    def post() -> requests.Response:
+        barrier.wait(10)
+        return submit(idle_service.base, headers=key)
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        answers = list(pool.map(lambda _: post(), range(10)))
+    # Then they all name one job, and one message was queued
+    assert {a.status_code for a in answers} <= {200, 202}, [a.text for a in answers]
+    assert len({a.headers["Location"] for a in answers}) == 1
+    assert queued_messages(idle_service.redis_url) == queued + 1
