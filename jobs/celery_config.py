@@ -82,8 +82,8 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "worker_hijack_root_logger": False,
         # Recycle pool children so a leak in a library (or a huge report) cannot grow
         # a worker without bound; a child over the memory cap is replaced after its task.
-        "worker_max_tasks_per_child": settings.worker_max_tasks_per_child,
-        "worker_max_memory_per_child": settings.worker_max_memory_per_child,
+        "worker_max_tasks_per_child": settings.worker_max_tasks_per_child or None,
+        "worker_max_memory_per_child": settings.worker_max_memory_per_child or None,
         # With REMAP_SIGTERM=SIGQUIT (the Procfile), SIGTERM waits this long for running
         # jobs, then stops them and hands their messages back to the queue at once.
         "worker_soft_shutdown_timeout": settings.worker_shutdown_grace,

@@ -74,6 +74,14 @@ class Settings:
     task_max_retries: int = 5
     task_max_deliveries: int = 3
 
+    def __post_init__(self) -> None:
+        # Celery arms the hard limit only when the soft one fires: soft >= hard would
+        # stretch the hard limit; a visibility timeout under it would run jobs twice.
+        if 0 < self.task_time_limit <= self.task_soft_time_limit:
+            raise SystemExit("TASK_SOFT_TIME_LIMIT must be below TASK_TIME_LIMIT (or 0: none)")
+        if self.visibility_timeout <= self.task_time_limit:
+            raise SystemExit("BROKER_VISIBILITY_TIMEOUT must exceed TASK_TIME_LIMIT")
+
     @property
     def visibility_timeout(self) -> int:
         """Seconds before Redis hands an unacknowledged job to another worker.

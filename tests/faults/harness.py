@@ -108,6 +108,15 @@ class FaultStack:
         """Everything every process of this stack printed (stopped ones too)."""
         return "\n".join(p.read_text(errors="replace") for p in self.stack.log_dir.glob("*.log"))
 
+    def wait_for_log(self, text: str, timeout: float = 30.0) -> None:
+        """Wait until some process of the stack printed `text`."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if text in self.all_logs():
+                return
+            time.sleep(0.1)
+        raise AssertionError(f"nobody logged {text!r} within {timeout}s")
+
     def completions(self, job_id: str) -> int:
         """How many times a worker ran this job to success (Celery logs each one)."""
         return self.all_logs().count(f"[{job_id}] succeeded in")

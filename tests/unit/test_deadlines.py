@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from app.status import build_status
 from jobs.deadlines import overdue_problem, redelivery_bound, run_deadline
 from jobs.problems import NOT_STARTED, WORKER_LOST
@@ -43,8 +45,23 @@ def test_visibility_timeout_defaults_to_a_minute_over_the_hard_limit() -> None:
     assert Settings(task_time_limit=660).visibility_timeout == 720
     assert Settings(task_time_limit=660, broker_visibility_timeout=900).visibility_timeout == 900
     # The scan for abandoned jobs runs every quarter of it, at most every 10 s
-    assert Settings(broker_visibility_timeout=8).restore_interval == 2
+    short = Settings(task_soft_time_limit=4, task_time_limit=6, broker_visibility_timeout=8)
+    assert short.restore_interval == 2
     assert Settings().restore_interval == 10
+
+
+@pytest.mark.parametrize(
+    ("env", "complaint"),
+    [
+        ({"TASK_SOFT_TIME_LIMIT": "60", "TASK_TIME_LIMIT": "60"}, "TASK_SOFT_TIME_LIMIT"),
+        ({"TASK_TIME_LIMIT": "660", "BROKER_VISIBILITY_TIMEOUT": "600"}, "VISIBILITY"),
+    ],
+)
+def test_limits_that_would_run_jobs_twice_or_too_long_are_refused(
+    env: dict[str, str], complaint: str
+) -> None:
+    with pytest.raises(SystemExit, match=complaint):
+        Settings.from_env(env)
 
 
 def test_a_run_must_end_or_restart_within_visibility_plus_scan_plus_slack() -> None:
