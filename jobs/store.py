@@ -172,24 +172,22 @@ class JobStore:
     def read(self, job_id: str) -> JobSnapshot | None:
         """Read a job's whole state in one round trip; None when there is no record."""
         k = self.keys
+        keys = [k.job(job_id), k.celery_meta(job_id), k.queued(), k.stats(), k.workers()]
         with reachable():
-            pipe = self.redis.pipeline(transaction=True)
-            pipe.hgetall(k.job(job_id))
-            pipe.get(k.celery_meta(job_id))
-            pipe.zrank(k.queued(), job_id)
-            pipe.hgetall(k.stats())
-            pipe.hvals(k.workers())
-            raw, meta, rank, stats, slots = pipe.execute()
-        if not raw:
+            # One EVAL (not EVALSHA, which can miss the script cache): always exactly one
+            # round trip, atomic like MULTI, one reply to parse instead of seven; a status
+            # poll costs ~35 us less CPU than with a five-command MULTI (bench/README.md).
+            found = self.redis.eval(_READ, len(keys), *keys, job_id)
+        if not found:
             return None
-        record = JobRecord.from_hash(raw)
-        mean = stats.get(record.report_type)
+        flat, meta, rank, mean, slots = found
+        record = JobRecord.from_hash(dict(zip(flat[::2], flat[1::2], strict=True)))
         return JobSnapshot(
             record=record,
             celery_meta=json.loads(meta) if meta else None,
             queue_rank=rank,
             mean_duration=float(mean) if mean else None,
-            worker_slots=sum(int(s) for s in slots if s.isdigit()),
+            worker_slots=int(slots),
         )
 
     def existed(self, job_id: str) -> str | None:
@@ -387,6 +385,23 @@ redis.call('ZREM', KEYS[2], ARGV[1])
 redis.call('PUBLISH', ARGV[2], 'changed')
 return 1
 """
+
+# A job's whole state: its record, Celery's result, its queue rank, the mean run time of
+# its type and the workers' total slots; false when there is no record.
+_READ = """
+local job = redis.call('HGETALL', KEYS[1])
+if #job == 0 then return false end
+local mean = false
+for i = 1, #job, 2 do
+  if job[i] == 'reportType' then mean = redis.call('HGET', KEYS[4], job[i + 1]) end
+end
+local slots = 0
+for _, v in ipairs(redis.call('HVALS', KEYS[5])) do
+  if string.match(v, '^%d+$') then slots = slots + tonumber(v) end
+end
+return {job, redis.call('GET', KEYS[2]), redis.call('ZRANK', KEYS[3], ARGV[1]), mean, slots}
+"""
+
 
 # Update fields of a record only if it still exists, then announce the change.
 _UPDATE_IF_EXISTS = """
