@@ -65,3 +65,31 @@ def test_whole_worker_killed_mid_job_is_redelivered_to_another_worker(
     assert fs.record(lost[0])["worker"].startswith(survivor + "@")
     # (bounded: visibility timeout 8 s + the 2 s restore scan interval + the 2 s job)
     assert redelivered_after < 8 + 2 + 2 + 10
+
+
+def test_a_job_that_keeps_killing_its_process_fails_instead_of_looping(
+    fault_stack: Callable[..., FaultStack],
+) -> None:
+    # Given at most two deliveries per job, and a job whose pool process dies each time
+    # (as one needing more memory than the machine has would)
+    fs = fault_stack(workers=1, WORKER_CONCURRENCY="1", TASK_MAX_DELIVERIES="2")
+    worker = fs.workers[0]
+    doomed = fs.submit_noop(steps=8, step_seconds=0.25)
+    for attempt in (1, 2):
+        # (the run has claimed the job: it is inside the task body)
+        deadline = time.monotonic() + 30
+        while int(fs.record(doomed).get("attempts", 0)) < attempt:
+            assert time.monotonic() < deadline, fs.record(doomed)
+            time.sleep(0.05)
+        (child,) = fs.pool_children(worker)
+        child.send_signal(signal.SIGKILL)
+        child.wait(10)
+    # Then its third delivery is refused: it fails saying the worker kept stopping
+    doc = fs.wait_all([doomed], timeout=30)[doomed]
+    assert doc["status"] == "Failed"
+    assert doc["error"]["type"].endswith("/worker-lost")
+    assert "started 2 times" in doc["error"]["detail"]
+    assert fs.completions(doomed) == 0
+    # And the worker goes on with other jobs
+    after = fs.submit_noop(steps=1)
+    assert fs.wait_all([after])[after]["status"] == "Complete"
