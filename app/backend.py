@@ -89,14 +89,16 @@ class Backend:
     def read(self, job_id: str) -> JobSnapshot | None:
         """Read a job; one past its deadline is moved to Failed first (see jobs.deadlines)."""
         snap = self.store.read(job_id)
-        if snap is None:
-            return None
+        return None if snap is None else self.settle(snap)
+
+    def settle(self, snap: JobSnapshot) -> JobSnapshot | None:
+        """Move a job past its deadline to Failed and re-read it; others pass unchanged."""
         problem = overdue_problem(snap, self.settings, snap.read_at)
-        if problem is not None:
-            if self.store.fail_overdue(snap.record, problem):
-                log.warning("job %s missed its deadline: %s", job_id, problem["title"])
-            snap = self.store.read(job_id)
-        return snap
+        if problem is None:
+            return snap
+        if self.store.fail_overdue(snap.record, problem):
+            log.warning("job %s missed its deadline: %s", snap.record.id, problem["title"])
+        return self.store.read(snap.record.id)
 
 
 def init_app(app: Flask) -> None:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from app import cursor
 from app.status import build_status
-from jobs.store import JobStore
+from jobs.store import JobSnapshot, JobStore
 
 BATCH = 50  # ids read per round trip
 MAX_SCAN = 1000  # ids examined per request; a sparse filter answers a short page + cursor
@@ -28,6 +29,7 @@ def list_jobs(
     after: str | None = None,
     status: str | None = None,
     report_type: str | None = None,
+    settle: Callable[[JobSnapshot], JobSnapshot | None] = lambda snap: snap,
 ) -> Page:
     """Scan the owner's index from `after`, keep matching jobs, prune expired ids."""
     position = cursor.decode(after) if after else None
@@ -43,6 +45,8 @@ def list_jobs(
         ):
             scanned += 1
             position = (score, job_id)
+            if snap is not None:
+                snap = settle(snap)  # a job past its deadline is listed as Failed
             if snap is None:
                 gone.append(job_id)
                 continue

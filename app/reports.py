@@ -131,6 +131,7 @@ class Reports(MethodView):
             after=query["cursor"],
             status=query["status"],
             report_type=query["reportType"],
+            settle=backend().settle,
         )
         return {"items": page.items, "next": page.next}
 

@@ -12,9 +12,11 @@ import fakeredis
 import pytest
 
 from app import cursor, idempotency, throttle
+from app.backend import Backend
 from app.listing import list_jobs
 from app.waiting import wait_for
 from jobs.keys import Keys
+from jobs.settings import Settings
 from jobs.store import JobRecord, JobStore
 
 RETENTION = 3600
@@ -126,3 +128,16 @@ def test_a_wait_gives_up_after_its_timeout(store: JobStore) -> None:
     job = make(store, time.time())
     snap = wait_for(store, job, lambda s: False, 0.2)
     assert snap is not None and snap.record.id == job
+
+
+def test_a_job_that_never_started_in_time_is_listed_as_failed(store: JobStore) -> None:
+    # Given a job queued long ago whose message was lost (created 2 hours back)
+    settings = Settings(job_queue_timeout=60)
+    backend = Backend(settings, store, celery=None)  # type: ignore[arg-type]
+    job_id = make(store, time.time() - 7200)
+    # When the owner lists their jobs through the backend's settle step
+    page = list_jobs(store, "alice", 10, settle=backend.settle)
+    # Then the job is listed as Failed, as its status would say, not In Progress forever
+    [doc] = page.items
+    assert doc["id"] == job_id
+    assert doc["status"] == "Failed" and doc["error"]["type"].endswith("not-started")
