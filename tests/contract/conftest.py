@@ -57,6 +57,7 @@ class Service:
     database_url: str
     log_dir: Path
     extra: dict[str, str] = field(default_factory=dict)  # only where a test configures a feature
+    redis_pid: int = 0  # the private redis-server (tests of outages signal it)
     port: int = field(default_factory=free_port)
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
@@ -212,7 +213,7 @@ def _service(
     tmp: Path, database_url: str, worker: bool, extra: dict[str, str] | None = None
 ) -> Iterator[Service]:
     redis_url, redis_proc = _redis(tmp / "redis")
-    service = Service(redis_url, database_url, tmp / "logs", dict(extra or {}))
+    service = Service(redis_url, database_url, tmp / "logs", dict(extra or {}), redis_proc.pid)
     try:
         service.start("web")
         if worker:
