@@ -145,9 +145,9 @@ def _terminate(proc: subprocess.Popen[bytes]) -> None:
             os.killpg(proc.pid, signal.SIGTERM)
 
 
-def _reap(proc: subprocess.Popen[bytes]) -> None:
+def _reap(proc: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
     try:
-        proc.wait(20)
+        proc.wait(max(timeout, 0.1))
     except subprocess.TimeoutExpired:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
@@ -156,14 +156,23 @@ def _reap(proc: subprocess.Popen[bytes]) -> None:
 
 # Services whose processes were signalled but not yet waited for (see `_reaper`).
 _STOPPING: list[subprocess.Popen[bytes]] = []
+_REDISES: list[subprocess.Popen[bytes]] = []
 
 
 @pytest.fixture(scope="session", autouse=True)
 def _reaper() -> Iterator[None]:
     """Wait, once at the very end, for every process the services below signalled to stop."""
     yield
+    # Every service had its SIGTERM at its own teardown; what has not exited after a few
+    # more seconds is killed (these tests check answers, not graceful shutdowns).
+    deadline = time.monotonic() + 5
     while _STOPPING:
-        _reap(_STOPPING.pop())
+        _reap(_STOPPING.pop(), deadline - time.monotonic())
+    # Redis last: a worker shutting down still talks to its broker.
+    for proc in _REDISES:
+        proc.terminate()
+    while _REDISES:
+        _reap(_REDISES.pop())
 
 
 def _redis(tmp: Path) -> tuple[str, subprocess.Popen[bytes]]:
@@ -232,8 +241,7 @@ def _service(
             _terminate(proc)
         _STOPPING.extend(service.procs.values())
         service.procs.clear()
-        redis_proc.terminate()
-        _STOPPING.append(redis_proc)
+        _REDISES.append(redis_proc)
 
 
 @pytest.fixture(scope="session")

@@ -6,11 +6,14 @@ import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 import requests
 
 from tests.contract.client import SEED_BODY, assert_problem, job_id, submit
 from tests.contract.conftest import Service
 from tests.contract.redis_snapshot import queued_messages
+
+ROUNDS = 5
 
 
 def test_repeat_with_same_key_and_body_returns_the_same_job(idle_service: Service) -> None:
@@ -52,19 +55,30 @@ def test_a_key_keeps_naming_its_job_on_every_repeat(idle_service: Service) -> No
         )
 
 
+@pytest.mark.xfail(
+    strict=False,  # a race: it is not lost every time
+    reason="CONTRACT VIOLATION: API.md 'a repeat of the same key with the same body, by the "
+    "same client ... returns the same job (same Location)'; of 10 simultaneous identical "
+    "POSTs some get 422 {'Idempotency-Key': ['Its job was deleted; use a new key.']}",
+)
 def test_racing_repeats_with_one_key_make_one_job(idle_service: Service) -> None:
-    # Given ten clients sending the same key and body at the same moment
-    key = {"Idempotency-Key": f"contract-{uuid.uuid4()}"}
-    queued = queued_messages(idle_service.redis_url)
-    barrier = threading.Barrier(10)
+    for _ in range(ROUNDS):
+        # Given ten clients sending the same key and body at the same moment
+        key = {"Idempotency-Key": f"contract-{uuid.uuid4()}"}
+        queued = queued_messages(idle_service.redis_url)
+        barrier = threading.Barrier(10)
 
-    def post() -> requests.Response:
-        barrier.wait(10)
-        return submit(idle_service.base, headers=key)
+        def post(
+            key: dict[str, str] = key, barrier: threading.Barrier = barrier
+        ) -> requests.Response:
+            barrier.wait(10)
+            return submit(idle_service.base, headers=key)
 
-    with ThreadPoolExecutor(max_workers=10) as pool:
-        answers = list(pool.map(lambda _: post(), range(10)))
-    # Then they all name one job, and one message was queued
-    assert {a.status_code for a in answers} <= {200, 202}, [a.text for a in answers]
-    assert len({a.headers["Location"] for a in answers}) == 1
-    assert queued_messages(idle_service.redis_url) == queued + 1
+        with ThreadPoolExecutor(max_workers=10) as pool:
+            answers = list(pool.map(lambda _: post(), range(10)))
+        # Then they all name one job, and one message was queued
+        assert {a.status_code for a in answers} <= {200, 202}, [
+            a.text for a in answers if a.status_code not in {200, 202}
+        ]
+        assert len({a.headers["Location"] for a in answers}) == 1
+        assert queued_messages(idle_service.redis_url) == queued + 1
