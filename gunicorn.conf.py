@@ -27,3 +27,57 @@ loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 limit_request_line = 8190
 limit_request_fields = 100
+
+# --- metrics: prometheus-client multiprocess mode ----------------------------
+# Every gunicorn worker writes its counters to files in PROMETHEUS_MULTIPROC_DIR and
+# /metrics adds them up. The variable must be set before a worker imports
+# prometheus_client, i.e. here in the master. A private temporary directory is used
+# when none is given; the directory is emptied at start so old counts never leak in.
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    import tempfile
+
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="async-reports-metrics-")
+
+
+def on_starting(server):
+    """Empty the metrics directory (files of a previous run would add stale counts)."""
+    import glob
+
+    os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
+    for path in glob.glob(os.path.join(os.environ["PROMETHEUS_MULTIPROC_DIR"], "*.db")):
+        os.remove(path)
+
+
+def child_exit(server, worker):
+    """Tell prometheus-client a worker died (drops its live-gauge files)."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+# --- logs: JSON lines on stdout (LOG_FORMAT=text for plain lines) ------------
+# The access line carries the request id the app returned in X-Request-ID.
+access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms request_id=%({x-request-id}o)s agent="%(a)s"'
+if os.environ.get("LOG_FORMAT", "json").strip().lower() != "text":
+    _handler = {
+        "class": "logging.StreamHandler",
+        "stream": "ext://sys.stdout",
+        "formatter": "json",
+        "filters": ["context"],
+    }
+    logconfig_dict = {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {"context": {"()": "jobs.logs.ContextFilter", "process_type": "web"}},
+        "formatters": {"json": {"()": "jobs.logs.json_formatter"}},
+        "handlers": {"stdout": _handler},
+        "root": {"level": loglevel.upper(), "handlers": ["stdout"]},
+        "loggers": {
+            "gunicorn.error": {
+                "level": loglevel.upper(),
+                "handlers": ["stdout"],
+                "propagate": False,
+            },
+            "gunicorn.access": {"level": "INFO", "handlers": ["stdout"], "propagate": False},
+        },
+    }

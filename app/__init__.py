@@ -46,7 +46,10 @@ def describe_catalogue(api: Api) -> dict[str, dict[str, Any]]:
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the web app; nothing connects until the first request."""
+    from app import logs, metrics, ops_data
     from app.health import bp as health_bp
+    from app.ops import blp as ops_blp
+    from app.ops import page as ops_page
     from app.reports import blp as reports_blp
     from app.schemas import ProblemSchema
 
@@ -65,6 +68,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     openapi.add_security(api, required=bool(app.config["API_KEYS"]))
     api.register_blueprint(reports_blp)
     api.register_blueprint(health_bp)
+    api.register_blueprint(ops_blp)
+    app.register_blueprint(ops_page)
+    logs.init_app(app)
+    metrics.init_app(app)
+    ops_data.init_app(app)
     problems.register_error_handlers(app)
     auth.init_app(app)
     openapi.init_docs(app)

@@ -20,6 +20,8 @@ REALM = "async-reports"
 # included. PUBLIC_API_DOCS=1 opens just the document and its page (a browser cannot
 # send a header for a page) for deployments that want that.
 DOCS_PATHS = ("/api/openapi.json", "/api/docs")
+# The ops API checks for an admin key itself (app/ops.py), not for a client key.
+ADMIN_PATHS = ("/api/ops",)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -94,7 +96,11 @@ def init_app(app: Flask) -> None:
     @app.before_request
     def _require_key() -> None:
         path = request.path
-        if path.startswith("/api") and not (public and path.startswith(public)):
+        if (
+            path.startswith("/api")
+            and not path.startswith(ADMIN_PATHS)
+            and not (public and path.startswith(public))
+        ):
             current_client()
 
     if not app.config["API_KEYS"]:

@@ -9,7 +9,9 @@ from celery.signals import worker_ready, worker_shutdown
 
 from jobs.celery_config import celery_config
 from jobs.errors import StoreUnavailable
+from jobs.logs import install_worker_hooks
 from jobs.settings import Settings
+from worker.liveness import install as install_liveness
 
 log = logging.getLogger(__name__)
 
@@ -17,6 +19,8 @@ settings = Settings.from_env()
 app = Celery("async-reports")
 app.config_from_object(celery_config(settings))
 app.conf.include = ["worker.tasks"]
+install_worker_hooks()
+install_liveness()
 
 
 @worker_ready.connect

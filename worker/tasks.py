@@ -97,6 +97,8 @@ def run_report(
             # A redelivery of a job that already ended, or of one whose record is gone:
             # running it again would duplicate (or resurrect) it. Ack it and move on.
             log.warning("job %s is %s; dropping this delivery", job_id, outcome)
+            if outcome == "missing":  # expired unrun: end it for the monitor and Flower
+                task.send_event("task-revoked", terminated=False, expired=True)
             raise Ignore()
         deliveries = attempts - task.request.retries
         if deliveries > settings.task_max_deliveries:
@@ -141,6 +143,8 @@ def run_report(
         log.info("job %s cancelled by its client", job_id)
         jobs.mark_finished(job_id, report_type.name, None)
         task.backend.mark_as_revoked(job_id, "cancelled by the client", request=task.request)
+        # Ignore sends no event: tell the monitor (and Flower) the job ended revoked.
+        task.send_event("task-revoked", terminated=False, expired=False)
         # Ignore: Celery acks the message and keeps the REVOKED state stored above.
         raise Ignore() from None
     except TransientError as exc:

@@ -92,7 +92,13 @@ def test_the_document_covers_every_route(fuzz_stack: Stack) -> None:
     operations = {
         (m.upper(), p) for p, ops in spec["paths"].items() for m in ops if m != "parameters"
     }
-    assert operations == {
+    # The ops API (/api/ops/..., admin only) is documented too; its own tests cover it.
+    assert {op for op in operations if op[1].startswith("/api/ops/")} >= {
+        ("GET", "/api/ops/workers"),
+        ("GET", "/api/ops/stats"),
+        ("POST", "/api/ops/jobs/{job_id}/cancel"),
+    }
+    assert {op for op in operations if not op[1].startswith("/api/ops/")} == {
         ("GET", "/api/reports"),
         ("POST", "/api/reports"),
         ("DELETE", "/api/reports/{job_id}"),

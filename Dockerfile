@@ -1,0 +1,28 @@
+# One image for every process: web, worker, monitor, flower and the seed job.
+# The command of each comes from docker-compose.yml (the same as the Procfile's).
+FROM python:3.11-slim
+
+ENV PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+WORKDIR /app
+# Dependencies first, so a code change does not reinstall them.
+COPY pyproject.toml README.md ./
+COPY app ./app
+COPY jobs ./jobs
+COPY worker ./worker
+COPY monitor ./monitor
+COPY devstack ./devstack
+RUN pip install ".[flower]"
+COPY Procfile gunicorn.conf.py ./
+
+RUN useradd --create-home --uid 10001 reports \
+    && mkdir -p /data \
+    && chown reports /data
+USER reports
+VOLUME ["/data"]
+EXPOSE 8000 5555
+
+CMD ["sh", "-c", "exec gunicorn --config gunicorn.conf.py \"app:create_app()\""]

@@ -1,0 +1,106 @@
+"""The operations stack: its own persistent Redis, web, two workers and the monitor."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from subprocess import Popen
+
+import pytest
+import requests
+
+from devstack import redis_server
+from devstack.stack import Stack, free_port
+
+RETENTION = 15  # seconds: short, so the tests see results expire
+
+
+@dataclass
+class OpsStack:
+    """A Stack plus the Redis it owns (restartable, append-only) and its worker names."""
+
+    stack: Stack
+    redis_url: str
+    redis_dir: Path
+    redis: Popen[bytes]
+    workers: list[str]
+
+    @property
+    def base_url(self) -> str:
+        """Where the web process listens."""
+        return self.stack.base_url
+
+    def restart_redis(self) -> None:
+        """Stop Redis (it writes its append-only file) and start it again on the same port."""
+        self.redis.terminate()
+        self.redis.wait(20)
+        self.redis = redis_server.start(
+            self.redis_url, self.redis_dir, self.redis_dir / "redis.log", appendonly=True
+        )
+
+    def wait_web(self) -> None:
+        """Wait until the web process answers /healthz (workers need not answer pings)."""
+
+        def up() -> bool:
+            try:
+                return requests.get(f"{self.base_url}/healthz", timeout=3).status_code == 200
+            except requests.RequestException:
+                return False
+
+        self.wait_for(up, timeout=60, what="the web process")
+
+    def ops(self, path: str, **kwargs: object) -> requests.Response:
+        """GET an ops API path."""
+        return requests.get(f"{self.base_url}/api/ops{path}", timeout=10, **kwargs)  # type: ignore[arg-type]
+
+    def wait_for(self, predicate, timeout: float = 60.0, what: str = "condition"):  # type: ignore[no-untyped-def]
+        """Poll `predicate()` until it returns something truthy."""
+        deadline = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < deadline:
+            last = predicate()
+            if last:
+                return last
+            time.sleep(0.2)
+        raise AssertionError(f"timed out waiting for {what}; last: {last!r}")
+
+
+@pytest.fixture(scope="session")
+def ops_stack(tmp_path_factory: pytest.TempPathFactory, sqlite_url: str) -> Iterator[OpsStack]:
+    """web + monitor + two single-process workers on a private append-only Redis."""
+    tmp = tmp_path_factory.mktemp("ops")
+    redis_url = f"redis://127.0.0.1:{free_port()}/0"
+    redis_dir = tmp / "redis"
+    redis_dir.mkdir()
+    redis = redis_server.start(redis_url, redis_dir, redis_dir / "redis.log", appendonly=True)
+    env = {
+        "REDIS_URL": redis_url,
+        "DATABASE_URL": sqlite_url,
+        "MONITOR_DATABASE_URL": f"sqlite:///{tmp / 'history.db'}",
+        "WEB_CONCURRENCY": "2",
+        "WORKER_CONCURRENCY": "1",
+        "ENABLE_DIAGNOSTIC_REPORTS": "1",
+        "JOB_RETENTION_SECONDS": str(RETENTION),
+    }
+    stack = Stack(env=env, log_dir=tmp / "logs")
+    names = [f"ops{i}-{uuid.uuid4().hex[:6]}" for i in range(2)]
+    ops = OpsStack(stack, redis_url, redis_dir, redis, [])
+    try:
+        stack.start("monitor")
+        stack.start("web")
+        for i, name in enumerate(names):
+            stack.start(
+                "worker",
+                f"worker{i}",
+                {"WORKER_NAME": name, "WORKER_HEARTBEAT_FILE": str(tmp / f"{name}.heartbeat")},
+            )
+        stack.wait_ready(workers=2)
+        ops.workers = [r["hostname"] for r in ops.ops("/workers").json()["items"]] or names
+        yield ops
+    finally:
+        stack.stop_all()
+        ops.redis.terminate()
+        ops.redis.wait(20)
