@@ -39,8 +39,13 @@ class ContextFilter(logging.Filter):
 def json_formatter() -> logging.Formatter:
     """One JSON object per line: time, level, logger, message, ids, and any extras."""
     return JsonFormatter(
-        "%(asctime)s %(levelname)s %(name)s %(message)s",
-        rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+        "%(asctime)s %(levelname)s %(name)s %(processName)s %(message)s",
+        rename_fields={
+            "asctime": "time",
+            "levelname": "level",
+            "name": "logger",
+            "processName": "process",
+        },
         datefmt="%Y-%m-%dT%H:%M:%S%z",
     )
 

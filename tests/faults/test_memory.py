@@ -23,5 +23,8 @@ def test_pool_processes_are_replaced_every_n_jobs_without_losing_any(
     # Then all complete, once each, in at least three successive processes
     assert {d["status"] for d in done.values()} == {"Complete"}
     assert [fs.completions(j) for j in jobs] == [1] * 12
-    ran_in = set(re.findall(r"INFO/(ForkPoolWorker-\d+)\] Task reports\.noop", fs.all_logs()))
+    # (Celery's text lines: "INFO/ForkPoolWorker-2] Task ..."; JSON lines (LOG_FORMAT=json):
+    # "process": "ForkPoolWorker-2", "message": "Task ...")
+    pool_process = r'(ForkPoolWorker-\d+)(?:\] |", "message": ")Task reports\.noop'
+    ran_in = set(re.findall(pool_process, fs.all_logs()))
     assert len(ran_in) >= 3, ran_in
