@@ -40,8 +40,22 @@ class Backend:
         # it needs no result backend: with one, every send_task SUBSCRIBEs to the task's
         # result channel (and UNSUBSCRIBEs when the AsyncResult is collected). Workers
         # keep their own result backend; the message does not name one.
-        producer.config_from_object({**celery_config(settings), "result_backend": None})
-        client = connect(settings.result_backend_url, settings.redis_timeout)
+        config = celery_config(settings)
+        timeout = settings.web_redis_timeout
+        # A client waits for one answer: one short publish attempt, then 503 (API.md:
+        # "within a couple of seconds, never a hang").
+        config.update(
+            result_backend=None,
+            broker_connection_timeout=timeout,
+            broker_transport_options={
+                **config["broker_transport_options"],
+                "socket_timeout": timeout,
+                "socket_connect_timeout": timeout,
+            },
+            task_publish_retry_policy={**config["task_publish_retry_policy"], "max_retries": 1},
+        )
+        producer.config_from_object(config)
+        client = connect(settings.result_backend_url, timeout, retry_timeouts=False)
         store = JobStore(
             client,
             Keys(settings.key_prefix),
@@ -65,6 +79,8 @@ class Backend:
             owner=owner,
             created_at=time.time(),
         )
+        # The record is provisional (it expires in seconds) until the enqueue succeeded:
+        # a create that Redis applies after we gave up (a frozen Redis) leaves nothing.
         self.store.create(record)
         try:
             self.celery.send_task(
@@ -75,8 +91,9 @@ class Backend:
             try:
                 self.store.discard(record)
             except StoreUnavailable:
-                log.exception("could not discard job %s after a failed enqueue", record.id)
+                log.warning("could not discard job %s; it expires by itself", record.id)
             raise BrokerUnavailable(str(exc)) from exc
+        self.store.commit(record)
         return JobSnapshot(
             record=record,
             celery_meta=None,

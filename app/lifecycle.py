@@ -62,10 +62,12 @@ def _claimed_job(job_id: str) -> JobSnapshot:
     store = backend().store
     deadline = time.monotonic() + CLAIM_WAIT_SECONDS
     while True:
-        snap = store.read(job_id)
+        snap = backend().read(job_id)
         if snap is not None:
             return snap
-        if store.existed(job_id) is not None:
+        # The record and its tombstone are written together: a tombstone without a
+        # record on a second read means the job was deleted (not that it is being made).
+        if store.existed(job_id) is not None and store.read(job_id) is None:
             raise Problem(
                 422,
                 "The job made with this Idempotency-Key has been deleted.",

@@ -64,6 +64,7 @@ class Settings:
     task_soft_time_limit: int = 600
     task_time_limit: int = 660
     redis_timeout: float = 2.0
+    web_redis_timeout: float = 1.0
     enable_diagnostic_reports: bool = False
     # 0 means "the hard limit plus a minute" (see visibility_timeout).
     broker_visibility_timeout: int = 0
@@ -111,6 +112,7 @@ class Settings:
             task_soft_time_limit=env_int("TASK_SOFT_TIME_LIMIT", 600, env),
             task_time_limit=env_int("TASK_TIME_LIMIT", 660, env),
             redis_timeout=env_float("REDIS_TIMEOUT", 2.0, env),
+            web_redis_timeout=env_float("WEB_REDIS_TIMEOUT", 1.0, env),
             enable_diagnostic_reports=env_bool("ENABLE_DIAGNOSTIC_REPORTS", False, env),
             broker_visibility_timeout=env_int("BROKER_VISIBILITY_TIMEOUT", 0, env),
             worker_shutdown_grace=env_float("WORKER_SHUTDOWN_GRACE", 25.0, env),

@@ -17,9 +17,16 @@ from jobs.errors import StoreUnavailable
 from jobs.keys import Keys
 
 RECENT_DURATIONS = 20  # run times kept per report type for estimates
+# How long a created job's record lives until its enqueue is confirmed (commit): a
+# record whose enqueue failed, or that a hung Redis applied after the client got 503,
+# disappears by itself. Far above the time a publish may take.
+PROVISIONAL_SECONDS = 30
+PENDING = "pending"  # field of a record whose enqueue is not yet confirmed
 
 
-def connect(url: str, timeout: float = 2.0, patience: float = 0.5) -> redis.Redis:
+def connect(
+    url: str, timeout: float = 2.0, patience: float = 0.5, retry_timeouts: bool = True
+) -> redis.Redis:
     """A Redis client that never hangs and checks idle connections.
 
     A failed command is retried with jittered backoff for about `patience` seconds in
@@ -27,6 +34,10 @@ def connect(url: str, timeout: float = 2.0, patience: float = 0.5) -> redis.Redi
     would rather ride out a Redis restart than fail a job.
     """
     retries = max(1, int(patience / 0.25))
+    # A timeout means Redis hangs: retrying it only multiplies the client's wait.
+    retried = (
+        (redis.ConnectionError, redis.TimeoutError) if retry_timeouts else (redis.ConnectionError,)
+    )
     return redis.Redis.from_url(
         url,
         decode_responses=True,
@@ -34,7 +45,10 @@ def connect(url: str, timeout: float = 2.0, patience: float = 0.5) -> redis.Redi
         socket_connect_timeout=timeout,
         socket_keepalive=True,
         health_check_interval=30,
-        retry=Retry(ExponentialWithJitterBackoff(base=0.05, cap=0.5), retries),
+        retry=Retry(
+            ExponentialWithJitterBackoff(base=0.05, cap=0.5), retries, supported_errors=retried
+        ),
+        retry_on_timeout=retry_timeouts,
     )
 
 
@@ -148,14 +162,25 @@ class JobStore:
 
     # -- web side ---------------------------------------------------------
     def create(self, record: JobRecord) -> None:
-        """Write a new job's record and indexes in one pipeline."""
+        """Write a new job's record and indexes in one pipeline, provisionally (see commit)."""
         k = self.keys
         with reachable():
             pipe = self.redis.pipeline(transaction=True)
-            pipe.hset(k.job(record.id), mapping=record.to_hash())  # type: ignore[arg-type]
-            pipe.expire(k.job(record.id), self.retention)
+            fields_: dict[Any, Any] = {**record.to_hash(), PENDING: "1"}
+            pipe.hset(k.job(record.id), mapping=fields_)
+            pipe.expire(k.job(record.id), PROVISIONAL_SECONDS)
             pipe.zadd(k.queued(), {record.id: record.created_at})
             pipe.zadd(k.owner_jobs(record.owner), {record.id: record.created_at})
+            pipe.execute()
+
+    def commit(self, record: JobRecord) -> None:
+        """Confirm a created job once its task is enqueued: visible, kept for the retention
+        window, and remembered by a tombstone (410 after expiry) from now on."""
+        k = self.keys
+        with reachable():
+            pipe = self.redis.pipeline(transaction=True)
+            pipe.hdel(k.job(record.id), PENDING)
+            pipe.expire(k.job(record.id), self.retention)
             pipe.set(k.tombstone(record.id), record.owner, ex=self.tombstone_ttl)
             pipe.execute()
 
@@ -181,7 +206,10 @@ class JobStore:
         if not found:
             return None
         flat, meta, rank, mean, slots = found
-        record = JobRecord.from_hash(dict(zip(flat[::2], flat[1::2], strict=True)))
+        fields_ = dict(zip(flat[::2], flat[1::2], strict=True))
+        if PENDING in fields_:
+            return None  # created, but its enqueue is not confirmed (see commit)
+        record = JobRecord.from_hash(fields_)
         return JobSnapshot(
             record=record,
             celery_meta=json.loads(meta) if meta else None,
@@ -212,7 +240,7 @@ class JobStore:
         out: list[JobSnapshot | None] = []
         for i in range(0, len(rows), 3):
             raw, meta, rank = rows[i : i + 3]
-            if not raw:
+            if not raw or PENDING in raw:
                 out.append(None)
                 continue
             record = JobRecord.from_hash(raw)
@@ -301,7 +329,14 @@ class JobStore:
         with reachable():
             outcome, attempts = self._claim_script(
                 keys=[k.job(job_id), k.queued()],
-                args=[job_id, k.events(job_id), repr(time.time()), worker, repr(deadline)],
+                args=[
+                    job_id,
+                    k.events(job_id),
+                    repr(time.time()),
+                    worker,
+                    repr(deadline),
+                    str(self.retention),
+                ],
             )
         return str(outcome), int(attempts)
 
@@ -370,6 +405,8 @@ local attempts = tonumber(redis.call('HGET', KEYS[1], 'attempts') or '0')
 if redis.call('HEXISTS', KEYS[1], 'finishedAt') == 1 then return {'finished', attempts} end
 attempts = redis.call('HINCRBY', KEYS[1], 'attempts', 1)
 redis.call('HSET', KEYS[1], 'startedAt', ARGV[3], 'worker', ARGV[4], 'deadline', ARGV[5])
+-- a job that runs is kept for the retention window even if its commit was lost
+if redis.call('HDEL', KEYS[1], 'pending') == 1 then redis.call('EXPIRE', KEYS[1], ARGV[6]) end
 redis.call('PUBLISH', ARGV[2], 'changed')
 return {'run', attempts}
 """

@@ -6,7 +6,6 @@ import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
-import pytest
 import requests
 
 from tests.contract.client import SEED_BODY, assert_problem, job_id, submit
@@ -55,12 +54,6 @@ def test_a_key_keeps_naming_its_job_on_every_repeat(idle_service: Service) -> No
         )
 
 
-@pytest.mark.xfail(
-    strict=False,  # a race: it is not lost every time
-    reason="CONTRACT VIOLATION: API.md 'a repeat of the same key with the same body, by the "
-    "same client ... returns the same job (same Location)'; of 10 simultaneous identical "
-    "POSTs some get 422 {'Idempotency-Key': ['Its job was deleted; use a new key.']}",
-)
 def test_racing_repeats_with_one_key_make_one_job(idle_service: Service) -> None:
     for _ in range(ROUNDS):
         # Given ten clients sending the same key and body at the same moment

@@ -87,11 +87,6 @@ def test_body_over_the_limit_is_413(idle_service: Service) -> None:
     assert_problem(resp, 413)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="CONTRACT VIOLATION: API.md 'a body over the configured limit -> 413'; the same "
-    "20 kB body sent chunked (no Content-Length) gets 400 'The request body is not valid JSON.'",
-)
 def test_chunked_body_over_the_limit_is_413(idle_service: Service) -> None:
     # A client streaming its body (Transfer-Encoding: chunked) sends no Content-Length.
     body = json.dumps(

@@ -37,6 +37,7 @@ def store(client: fakeredis.FakeRedis) -> JobStore:
 def make(store: JobStore, created: float, owner: str = "alice", kind: str = "noop") -> str:
     job_id = str(uuid.uuid4())
     store.create(JobRecord(job_id, kind, {}, owner, created))
+    store.commit(JobRecord(job_id, kind, {}, owner, created))
     return job_id
 
 

@@ -11,7 +11,7 @@ import pytest
 from redis.client import PubSub
 
 from jobs.keys import Keys
-from jobs.store import RECENT_DURATIONS, JobRecord, JobStore
+from jobs.store import PROVISIONAL_SECONDS, RECENT_DURATIONS, JobRecord, JobStore
 
 RETENTION, TOMBSTONE = 3600, 7200
 
@@ -53,23 +53,42 @@ def record(job_id: str = "job-1", owner: str = "alice", created: float = 1000.0)
     )
 
 
-def test_create_writes_the_record_its_indexes_and_a_tombstone(
+def test_create_writes_a_provisional_record_that_commit_keeps(
     store: JobStore, client: fakeredis.FakeRedis, keys: Keys
 ) -> None:
     # When a job is created
     store.create(record())
-    # Then its record expires with the retention window, and it is queued and owned
+    # Then it is queued and owned, but invisible, and its record vanishes within
+    # seconds unless the enqueue is confirmed (a 503'd submit leaves nothing behind)
     assert client.hget(keys.job("job-1"), "reportType") == "yearly-sales"
-    assert 0 < client.ttl(keys.job("job-1")) <= RETENTION
+    assert 0 < client.ttl(keys.job("job-1")) <= PROVISIONAL_SECONDS
+    assert store.read("job-1") is None and store.read_many(["job-1"]) == [None]
+    assert store.existed("job-1") is None
     assert client.zscore(keys.queued(), "job-1") == 1000.0
     assert client.zscore(keys.owner_jobs("alice"), "job-1") == 1000.0
+    # When the enqueue is confirmed
+    store.commit(record())
+    # Then the job is visible and expires with the retention window
+    assert store.read("job-1") is not None
+    assert PROVISIONAL_SECONDS < client.ttl(keys.job("job-1")) <= RETENTION
     # And a tombstone outlives it, so an expired job answers 410, not 404
     assert client.get(keys.tombstone("job-1")) == "alice"
     assert RETENTION < client.ttl(keys.tombstone("job-1")) <= TOMBSTONE
 
 
+def test_a_claimed_job_is_kept_even_if_its_commit_was_lost(
+    store: JobStore, client: fakeredis.FakeRedis, keys: Keys
+) -> None:
+    store.create(record())
+    outcome, _ = store.claim("job-1", "w1", deadline=2000.0)
+    assert outcome == "run"
+    assert PROVISIONAL_SECONDS < client.ttl(keys.job("job-1")) <= RETENTION
+    assert store.read("job-1") is not None
+
+
 def test_read_returns_what_create_wrote(store: JobStore) -> None:
     store.create(record())
+    store.commit(record())
     snap = store.read("job-1")
     assert snap is not None
     assert snap.record == record()
@@ -89,6 +108,7 @@ def test_read_joins_celerys_result_queue_rank_durations_and_workers(
     # Given three queued jobs, a Celery result for the second, history and two workers
     for i, created in enumerate((1.0, 2.0, 3.0)):
         store.create(record(f"job-{i}", created=created))
+        store.commit(record(f"job-{i}", created=created))
     meta = {"status": "PROGRESS", "result": {"current": 3, "total": 15}, "task_id": "job-1"}
     client.set(keys.celery_meta("job-1"), json.dumps(meta))
     store.record_duration("yearly-sales", 4.0)
@@ -112,6 +132,7 @@ def test_read_is_one_round_trip(
 ) -> None:
     # Given a job (and a connection already open, so no handshake is counted)
     store.create(record())
+    store.commit(record())
     sent: list[Any] = []
     connection_class = client.connection_pool.connection_class
     original = connection_class.send_packed_command
@@ -134,6 +155,7 @@ def test_discard_removes_every_trace(
     # Given a job that could not be enqueued
     job = record()
     store.create(job)
+    store.commit(job)
     client.set(keys.celery_meta(job.id), "{}")
     # When it is discarded
     store.discard(job)
@@ -149,6 +171,7 @@ def test_claim_dequeues_and_records_the_worker_attempts_and_deadline(
     store: JobStore, client: fakeredis.FakeRedis, keys: Keys
 ) -> None:
     store.create(record())
+    store.commit(record())
     assert store.claim("job-1", "w1@host", 1000.0) == ("run", 1)
     snap = store.read("job-1")
     assert snap is not None
@@ -165,6 +188,7 @@ def test_claim_dequeues_and_records_the_worker_attempts_and_deadline(
 def test_claim_refuses_a_finished_or_missing_job(store: JobStore) -> None:
     # Given a job that finished (a redelivery after a crash between result and ack)
     store.create(record("done"))
+    store.commit(record("done"))
     store.claim("done", "w1@host", 1000.0)
     store.mark_finished("done", "yearly-sales", 1.0)
     # Then it is not run again, nor is a job without a record
@@ -178,6 +202,7 @@ def test_fail_overdue_fails_only_the_run_it_read(store: JobStore) -> None:
     problem = {"type": "t", "title": "lost", "detail": "gone"}
     # Given a job read while claimed with deadline 1000
     store.create(record())
+    store.commit(record())
     store.claim("job-1", "w1@host", 1000.0)
     stale = store.read("job-1")
     assert stale is not None
@@ -197,6 +222,7 @@ def test_fail_overdue_fails_only_the_run_it_read(store: JobStore) -> None:
 
 def test_fail_overdue_fails_a_never_started_job_and_dequeues_it(store: JobStore) -> None:
     store.create(record())
+    store.commit(record())
     snap = store.read("job-1")
     assert snap is not None and snap.queue_rank == 0
     assert store.fail_overdue(snap.record, {"type": "t"})
@@ -206,7 +232,9 @@ def test_fail_overdue_fails_a_never_started_job_and_dequeues_it(store: JobStore)
 
 def test_mark_finished_records_the_end_the_error_and_the_duration(store: JobStore) -> None:
     store.create(record("ok"))
+    store.commit(record("ok"))
     store.create(record("bad"))
+    store.commit(record("bad"))
     problem = {"type": "t", "title": "The sales data is not available", "detail": "no table"}
     store.mark_finished("ok", "yearly-sales", 3.0)
     store.mark_finished("bad", "yearly-sales", None, problem)
@@ -234,6 +262,7 @@ def test_updates_announce_the_change_on_the_jobs_channel(
     store: JobStore, client: fakeredis.FakeRedis, keys: Keys
 ) -> None:
     store.create(record())
+    store.commit(record())
     pubsub = subscribe(client, keys.events("job-1"))
     store.claim("job-1", "w1@host", 1000.0)
     message = pubsub.get_message(timeout=1.0)
@@ -247,6 +276,7 @@ def test_a_late_update_never_resurrects_an_expired_record(
 ) -> None:
     # Given a job whose record has expired (retention passed)
     store.create(record())
+    store.commit(record())
     client.delete(keys.job("job-1"))
     pubsub = subscribe(client, keys.events("job-1"))
     # When a worker reports on it late (a redelivery, a slow finish)
