@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import signal
-import time
 from collections.abc import Callable
 
 import pytest
@@ -17,7 +16,7 @@ def test_sigterm_finishes_short_jobs_and_hands_back_long_ones_at_once(
     fault_stack: Callable[..., FaultStack],
 ) -> None:
     # Given a worker (grace 1 s) running a job that ends within the grace and one that
-    # would not (5 s), and no other worker yet
+    # would not (10 s), and no other worker yet
     fs = fault_stack(
         workers=1,
         WORKER_CONCURRENCY="2",
@@ -26,17 +25,16 @@ def test_sigterm_finishes_short_jobs_and_hands_back_long_ones_at_once(
         BROKER_VISIBILITY_TIMEOUT="60",
     )
     short = fs.submit_noop(steps=4, step_seconds=0.2)
-    long = fs.submit_noop(steps=20, step_seconds=0.25)
+    long = fs.submit_noop(steps=40, step_seconds=0.25)
     fs.wait_progress(short)
     fs.wait_progress(long)
     worker = fs.workers[0]
     # When the platform sends SIGTERM to the worker's process group, as Heroku does
     # (docker stop signals only the main process; the Procfile's `exec` makes that celery)
-    sent = time.monotonic()
     fs.stack.stop(worker, signal.SIGTERM, timeout=30)
-    stopped_after = time.monotonic() - sent
-    # Then the worker is gone within the grace plus shutdown overhead, not after the job
-    assert stopped_after < 1 + 5
+    # Then the worker is gone after the grace, without running the long job to its end
+    # (a check of what happened, not of how long it took: the machine may be loaded)
+    assert "finishedAt" not in fs.record(long)
     # And the short job completed there, while the long one is back in the queue at once
     # (not after the 60 s visibility timeout)
     assert fs.wait_all([short], timeout=5)[short]["status"] == "Complete"
