@@ -69,6 +69,21 @@ def authenticate(keys: dict[str, str]) -> str:
     return name
 
 
+def authenticate_admin() -> str:
+    """The admin calling a monitoring endpoint; 401 without an ADMIN_API_KEYS key.
+
+    Monitoring sees and cancels every client's jobs, so once client keys are set it stays
+    closed until admin keys are set too; it is open only while the whole API runs open.
+    """
+    admin_keys = current_app.config["ADMIN_KEYS"]
+    if not admin_keys and current_app.config["API_KEYS"]:
+        raise unauthorized(
+            "Monitoring endpoints need an admin key, and none is configured: set ADMIN_API_KEYS.",
+            False,
+        )
+    return authenticate(admin_keys)
+
+
 def current_client() -> str:
     """The client this request acts for ("public" while the API runs open)."""
     client = g.get("client")
@@ -82,7 +97,7 @@ def require_admin(view: F) -> F:
 
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        g.admin = authenticate(current_app.config["ADMIN_KEYS"])
+        g.admin = authenticate_admin()
         return view(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
@@ -109,4 +124,7 @@ def init_app(app: Flask) -> None:
             "Set API_KEYS=name:key,... in production."
         )
     if not app.config["ADMIN_KEYS"]:
-        log.warning("ADMIN_API_KEYS is not set: monitoring endpoints are open.")
+        log.warning(
+            "ADMIN_API_KEYS is not set: monitoring endpoints are %s.",
+            "closed (set ADMIN_API_KEYS to open them)" if app.config["API_KEYS"] else "open",
+        )

@@ -26,7 +26,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.registry import Collector
 from sqlalchemy.exc import SQLAlchemyError
 
-from app.auth import authenticate
+from app.auth import authenticate_admin
 from app.ops_data import history, queue_depths, workers_online
 from monitor.history import DURATION_BUCKETS
 
@@ -106,7 +106,7 @@ class LiveCollector(Collector):
 @bp.get("/metrics")
 def metrics() -> Response:
     """Prometheus text exposition (admin key when ADMIN_API_KEYS is set)."""
-    authenticate(current_app.config["ADMIN_KEYS"])
+    authenticate_admin()
 
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         base = CollectorRegistry()

@@ -8,13 +8,13 @@ from typing import Any
 from uuid import UUID
 
 from flask import Blueprint as FlaskBlueprint
-from flask import Response, current_app
+from flask import Response
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from app import ops_data
-from app.auth import authenticate
+from app.auth import authenticate_admin
 from app.backend import backend
 from app.lifecycle import cancel_or_forget
 from app.problems import Problem
@@ -34,7 +34,7 @@ STATIC = Path(__file__).parent / "static"
 
 @blp.before_request
 def _admin_only() -> None:
-    authenticate(current_app.config["ADMIN_KEYS"])
+    authenticate_admin()
 
 
 class WindowSchema(Schema):

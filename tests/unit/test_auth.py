@@ -88,3 +88,16 @@ def test_without_keys_everything_is_open_and_the_log_says_so(
     assert "security" not in app.test_client().get("/api/openapi.json").get_json()
     assert app.test_client().get("/ops/example").status_code == 200
     assert app.test_client().get("/api/report-types").status_code == 200
+
+
+def test_monitoring_stays_closed_when_client_keys_are_set_but_no_admin_keys() -> None:
+    # Given client keys and no admin keys (monitoring would see every client's jobs)
+    app = make_app("alice:k-alice")
+    client = app.test_client()
+    # Then no key opens monitoring, not even a valid client key
+    assert client.get("/ops/example").status_code == 401
+    resp = client.get("/ops/example", headers={"Authorization": "Bearer k-alice"})
+    assert resp.status_code == 401
+    assert "ADMIN_API_KEYS" in resp.get_json()["detail"]
+    assert client.get("/metrics", headers={"Authorization": "Bearer k-alice"}).status_code == 401
+    assert client.get("/api/ops/workers").status_code == 401
