@@ -84,7 +84,8 @@ def test_dashboard_shows_workers_queue_jobs_progress_and_errors(
         ),
         what="the failed job in the history",
     )
-    long_jobs = [submit(base, "noop", {"steps": 15, "stepSeconds": 0.3}) for _ in range(4)]
+    # (long enough, 12 s each on two workers, that one runs whenever the page is checked)
+    long_jobs = [submit(base, "noop", {"steps": 40, "stepSeconds": 0.3}) for _ in range(4)]
     long_ids = [r.headers["Location"].split("/")[3] for r in long_jobs]
     assert done.status_code == 202
 
@@ -101,13 +102,16 @@ def test_dashboard_shows_workers_queue_jobs_progress_and_errors(
         re.compile(r"^[1-9]\d* waiting$"), timeout=15000
     )
     # And a running job whose progress bar grows by itself (the page refreshes)
-    running = page.locator(f'#jobs tr[data-job="{long_ids[0]}"][data-state="running"]')
+    running = page.locator('#jobs tr[data-state="running"]').first
     expect(running).to_be_visible(timeout=20000)
+    running_id = running.get_attribute("data-job")
+    assert running_id in long_ids
+    running = page.locator(f'#jobs tr[data-job="{running_id}"]')
     bar = running.locator(".bar > div")
     first = float(bar.evaluate("e => parseFloat(e.style.width)"))
     page.wait_for_function(
         f"""() => {{
-            const e = document.querySelector('#jobs tr[data-job="{long_ids[0]}"] .bar > div');
+            const e = document.querySelector('#jobs tr[data-job="{running_id}"] .bar > div');
             return e && parseFloat(e.style.width) > {first};
         }}""",
         timeout=20000,
