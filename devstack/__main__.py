@@ -48,7 +48,7 @@ def serve(args: argparse.Namespace) -> int:
         env.get("SEED_ROWS", "1000000"),
     ]
     subprocess.run(seed, env=env, check=True, cwd=PROJECT_ROOT)
-    wanted = args.processes or ["web", "worker"]
+    wanted = args.processes or ["web", "worker", "monitor"]
     procfile = read_procfile()
     for name in wanted:
         manager.add_process(name, procfile[name], env=env, cwd=str(PROJECT_ROOT))
@@ -92,7 +92,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="./dev", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     p_serve = sub.add_parser("serve", help="run Redis (if needed), web and worker")
-    p_serve.add_argument("processes", nargs="*", help="Procfile names (default: web worker)")
+    p_serve.add_argument(
+        "processes", nargs="*", help="Procfile names (default: web worker monitor)"
+    )
     p_serve.set_defaults(func=serve)
     p_test = sub.add_parser("test", help="ruff, mypy and the whole test suite")
     p_test.add_argument("pytest_args", nargs=argparse.REMAINDER)
