@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import shutil
 import signal
 import statistics
 import subprocess
@@ -18,6 +17,7 @@ import psutil
 import redis
 import requests
 
+from devstack.debian import ensure_command
 from devstack.procfile import read_procfile
 from devstack.stack import Stack
 from jobs.keys import CELERY_META_PREFIX
@@ -138,17 +138,7 @@ def wait_worker(client: redis.Redis, hostname_part: str, timeout: float = 60.0) 
 
 def ensure_wrk() -> str:
     """Debian's wrk: install it when we are root on Debian, else say how."""
-    found = shutil.which("wrk")
-    if found:
-        return found
-    if os.geteuid() == 0 and shutil.which("apt-get"):
-        print("installing wrk (apt-get install -y wrk) ...", flush=True)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=False)
-        found = shutil.which("wrk")
-        if not found:
-            subprocess.run(["apt-get", "update", "-qq"], check=False)
-            subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=False)
-            found = shutil.which("wrk")
+    found = ensure_command("wrk", "wrk")
     if not found:
         raise SystemExit(
             "The benchmark drives HTTP load with wrk: `sudo apt-get install wrk` "

@@ -46,7 +46,7 @@ def page(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
         pytest.skip("playwright is not installed")
     if not Path(CHROMIUM).exists():
         if IN_CI:
-            raise AssertionError(f"no Chromium at {CHROMIUM}; .ci/run installs it")
+            raise AssertionError(f"no Chromium at {CHROMIUM}; ./dev test installs it as root")
         pytest.skip("Debian's chromium is not installed")
     profile = tmp_path_factory.mktemp("chromium-profile")
     with sync_playwright() as pw:
