@@ -70,19 +70,7 @@ class Bench(Stack):
         if swap:
             assert swap[0] in command, f"Procfile {name} no longer contains {swap[0]}"
             command = command.replace(*swap)
-        self.log_dir.mkdir(parents=True, exist_ok=True)
-        log = open(self.log_dir / f"{label}.log", "ab")  # noqa: SIM115 - owned by the child
-        proc = subprocess.Popen(
-            ["/bin/sh", "-c", command],
-            cwd=Path(__file__).resolve().parent.parent,
-            env=self.process_env(extra),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        log.close()
-        self.processes[label] = proc
-        return proc
+        return self.start_command(label, command, extra)
 
     def tree(self, label: str) -> list[psutil.Process]:
         """A process and all its descendants (gunicorn or Celery master plus workers)."""

@@ -51,8 +51,12 @@ class Stack:
         self, name: str, label: str | None = None, extra_env: dict[str, str] | None = None
     ) -> subprocess.Popen[bytes]:
         """Start one Procfile process (by its Procfile name) under `label`."""
-        label = label or name
-        command = read_procfile()[name]
+        return self.start_command(label or name, read_procfile()[name], extra_env)
+
+    def start_command(
+        self, label: str, command: str, extra_env: dict[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
+        """Start a shell command under `label`, as a platform starts a Procfile entry."""
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log = open(self.log_dir / f"{label}.log", "ab")  # noqa: SIM115 - owned by the child
         proc = subprocess.Popen(
