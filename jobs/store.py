@@ -320,7 +320,7 @@ class JobStore:
 
     # -- worker side ------------------------------------------------------
     def claim(self, job_id: str, worker: str, deadline: float) -> tuple[str, int]:
-        """Start (or restart) a run: ("run", attempts), or ("finished"|"missing", n).
+        """Start (or restart) a run: ("run", attempts), or ("finished"|"missing"|"cancelled", n).
 
         A delivery of a job that already finished (a redelivery after a crash between
         storing the result and the ack) or whose record is gone must not run again.
@@ -402,6 +402,8 @@ _CLAIM = """
 redis.call('ZREM', KEYS[2], ARGV[1])
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing', 0} end
 local attempts = tonumber(redis.call('HGET', KEYS[1], 'attempts') or '0')
+-- a cancelled job (a queued one is already finished) ends REVOKED in the task, unrun
+if redis.call('HGET', KEYS[1], 'cancel') == '1' then return {'cancelled', attempts} end
 if redis.call('HEXISTS', KEYS[1], 'finishedAt') == 1 then return {'finished', attempts} end
 attempts = redis.call('HINCRBY', KEYS[1], 'attempts', 1)
 redis.call('HSET', KEYS[1], 'startedAt', ARGV[3], 'worker', ARGV[4], 'deadline', ARGV[5])

@@ -87,12 +87,13 @@ def run_report(
     jobs = store()
     started = time.monotonic()
     try:
-        # A revoke can be lost (it lives in the workers' memory); the flag cannot.
-        if jobs.cancel_requested(job_id):
-            raise JobCancelled(job_id)
+        # A revoke can be lost (it lives in the workers' memory); the flag, which the
+        # claim checks in the same round trip, cannot.
         outcome, attempts = jobs.claim(
             job_id, task.request.hostname or "worker", run_deadline(settings)
         )
+        if outcome == "cancelled":
+            raise JobCancelled(job_id)
         if outcome != "run":
             # A redelivery of a job that already ended, or of one whose record is gone:
             # running it again would duplicate (or resurrect) it. Ack it and move on.

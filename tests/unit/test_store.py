@@ -310,3 +310,17 @@ def test_record_round_trips_through_the_hash() -> None:
     )
     assert JobRecord.from_hash(full.to_hash()) == full
     assert all(isinstance(v, str) for v in full.to_hash().values())
+
+
+def test_a_claim_of_a_cancelled_job_says_so_without_starting_it(
+    store: JobStore, client: fakeredis.FakeRedis, keys: Keys
+) -> None:
+    # Given a queued job the client cancelled (a queued cancel also finishes it)
+    store.create(record())
+    store.commit(record())
+    store.request_cancel("job-1", queued=True)
+    # When a worker gets its message anyway (the revoke was lost)
+    outcome, attempts = store.claim("job-1", "w1", deadline=2000.0)
+    # Then the claim reports the cancellation and the job never starts
+    assert (outcome, attempts) == ("cancelled", 0)
+    assert client.hget(keys.job("job-1"), "startedAt") is None
