@@ -159,6 +159,7 @@ class JobStore:
         self._update_script = client.register_script(_UPDATE_IF_EXISTS)
         self._claim_script = client.register_script(_CLAIM)
         self._fail_overdue_script = client.register_script(_FAIL_OVERDUE)
+        self._duration_script = client.register_script(_RECORD_DURATION)
 
     # -- web side ---------------------------------------------------------
     def create(self, record: JobRecord) -> None:
@@ -363,14 +364,11 @@ class JobStore:
     def record_duration(self, report_type: str, seconds: float) -> None:
         """Keep the last few run times of a type and their mean (read by estimates)."""
         k = self.keys
-        with reachable():
-            pipe = self.redis.pipeline(transaction=False)
-            pipe.lpush(k.durations(report_type), f"{seconds:.6f}")
-            pipe.ltrim(k.durations(report_type), 0, RECENT_DURATIONS - 1)
-            pipe.lrange(k.durations(report_type), 0, -1)
-            recent = pipe.execute()[2]
-            mean = sum(float(x) for x in recent) / len(recent)
-            self.redis.hset(k.stats(), report_type, f"{mean:.6f}")
+        with reachable():  # one round trip: push, trim and store the new mean
+            self._duration_script(
+                keys=[k.durations(report_type), k.stats()],
+                args=[f"{seconds:.6f}", str(RECENT_DURATIONS), report_type],
+            )
 
     def register_worker(self, hostname: str, slots: int) -> None:
         """Announce a worker's pool size, so queue estimates know the parallelism."""
@@ -398,6 +396,17 @@ class JobStore:
 
 # Claim a job for a run: refuse a finished or missing job, else count the attempt
 # and set the deadline by which it must finish or be running again.
+# Keep the last ARGV[2] run times of a type and store their mean under the type's name.
+_RECORD_DURATION = """
+redis.call('LPUSH', KEYS[1], ARGV[1])
+redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[2]) - 1)
+local recent = redis.call('LRANGE', KEYS[1], 0, -1)
+local total = 0
+for _, seconds in ipairs(recent) do total = total + tonumber(seconds) end
+redis.call('HSET', KEYS[2], ARGV[3], string.format('%.6f', total / #recent))
+return #recent
+"""
+
 _CLAIM = """
 redis.call('ZREM', KEYS[2], ARGV[1])
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing', 0} end
