@@ -61,10 +61,9 @@ def requested_wait() -> int | None:
 
 
 def not_modified(view: StatusView) -> bool:
-    """True when the client's If-None-Match names this document's (weak) tag."""
-    return view.etag in request.if_none_match or request.if_none_match.contains_weak(
-        view.etag.removeprefix("W/").strip('"')
-    )
+    """True when the client's If-None-Match names this document's (weak) tag, or is `*`."""
+    # Weak comparison (RFC 9110 8.8.3.2): W/"x" and "x" both match our W/"x".
+    return request.if_none_match.contains_weak(view.etag.removeprefix("W/").strip('"'))
 
 
 def check_poll_rate(job_id: str) -> None:
