@@ -101,13 +101,14 @@ def wait_for_change(
     job_id: str, seconds: int, unchanged: Callable[[StatusView], bool]
 ) -> JobSnapshot | None:
     """The job once its document changes (or after `seconds`); None if it disappeared."""
-    return wait_for(
-        backend().store,
-        job_id,
-        lambda s: s is None or build_status(s).terminal or not unchanged(build_status(s)),
-        seconds,
-        backend().read,
-    )
+
+    def changed(snap: JobSnapshot | None) -> bool:
+        if snap is None:
+            return True
+        view = build_status(snap)  # once per wake-up, not once per test
+        return view.terminal or not unchanged(view)
+
+    return wait_for(backend().store, job_id, changed, seconds, backend().read)
 
 
 def cancel_or_forget(snap: JobSnapshot) -> StatusView | None:
