@@ -190,30 +190,19 @@ class Run:
         if errors:
             print(f"  !! wrk counted {errors} errors or non-2xx/3xx answers", flush=True)
         conn = f"{a.connections} connections"
-        row(
-            f"status polls/s ({conn})",
-            rps["status", "web"].text(),
-            rps["status", "bare"].text(),
-            ratio["status"],
-            ">= 0.9x",
-            ratio["status"].median >= 0.9,
-        )
-        row(
-            f"conditional polls/s, 304 ({conn})",
-            rps["conditional", "web"].text(),
-            rps["conditional", "bare"].text(),
-            ratio["conditional"],
-            ">= 1.0x",
-            ratio["conditional"].median >= 1.0,
-        )
-        row(
-            f"submissions/s ({conn})",
-            rps["submit", "web"].text(),
-            rps["submit", "bare"].text(),
-            ratio["submit"],
-            ">= 0.7x",
-            ratio["submit"].median >= 0.7,
-        )
+        for case, what, target in (
+            ("status", "status polls/s", 0.9),
+            ("conditional", "conditional polls/s, 304", 1.0),
+            ("submit", "submissions/s", 0.7),
+        ):
+            row(
+                f"{what} ({conn})",
+                rps[case, "web"].text(),
+                rps[case, "bare"].text(),
+                ratio[case],
+                f">= {target}x",
+                ratio[case].median >= target,
+            )
         cpu_ratio = Figure(
             [
                 w / b
