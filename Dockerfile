@@ -12,8 +12,10 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY app ./app
 COPY jobs ./jobs
+COPY kinds ./kinds
 COPY worker ./worker
 COPY monitor ./monitor
+COPY sales ./sales
 COPY devstack ./devstack
 RUN pip install ".[flower]"
 COPY Procfile gunicorn.conf.py ./

@@ -2,7 +2,11 @@
 
 import os
 
-bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
+from app.config import WebSettings
+from jobs.settings import Settings
+
+_web, _shared = WebSettings.from_env(), Settings.from_env()
+bind = f"0.0.0.0:{_web.port}"
 # WEB_CONCURRENCY processes x WEB_THREADS threads serve requests. A long poll
 # (`Prefer: wait=N`) holds one thread and one Redis pub/sub connection while it waits.
 # At most MAX_WAITING_REQUESTS per process wait at once (default 3/4 of WEB_THREADS:
@@ -14,17 +18,17 @@ bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
 # (no thread bound) managed 400 waiting clients with plain polls <= 340 ms, but needs
 # monkey-patching under Celery's producer and redis-py: gthread it is. Raise WEB_THREADS
 # for more waiting clients; idle threads are cheap (~150 MB RSS for 2 x 256 threads).
-workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-worker_class = os.environ.get("WEB_WORKER_CLASS", "gthread")
-threads = int(os.environ.get("WEB_THREADS", "64"))
+workers = _web.web_concurrency
+worker_class = _web.web_worker_class
+threads = _web.web_threads
 # Above the longest Prefer: wait (60 s) so a long poll is never killed as a hung worker.
-timeout = int(os.environ.get("WEB_TIMEOUT", "90"))
+timeout = _web.web_timeout
 graceful_timeout = 30
 keepalive = 5
 accesslog = "-"
 errorlog = "-"
-loglevel = os.environ.get("LOG_LEVEL", "info").lower()
-forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+loglevel = _shared.log_level.lower()
+forwarded_allow_ips = _web.forwarded_allow_ips
 limit_request_line = 8190
 limit_request_fields = 100
 
@@ -58,7 +62,7 @@ def child_exit(server, worker):
 # --- logs: JSON lines on stdout (LOG_FORMAT=text for plain lines) ------------
 # The access line carries the request id the app returned in X-Request-ID.
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms request_id=%({x-request-id}o)s agent="%(a)s"'
-if os.environ.get("LOG_FORMAT", "json").strip().lower() != "text":
+if _shared.json_logs:
     _handler = {
         "class": "logging.StreamHandler",
         "stream": "ext://sys.stdout",

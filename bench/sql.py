@@ -7,9 +7,8 @@ import time
 from typing import Any
 
 from sqlalchemy import Engine, func, select
-
-from worker.reports.sql import between_days, orders, revenue_cents, units
-from worker.sales.schema import sales
+from kinds.reports.compute.sql import between_days, orders, revenue_cents, units
+from sales.schema import sales
 
 
 def month_of(engine: Engine) -> Any:

@@ -43,7 +43,7 @@ def serve(args: argparse.Namespace) -> int:
     seed = [
         sys.executable,
         "-m",
-        "worker.sales.seed",
+        "sales.seed",
         "--if-empty",
         "--rows",
         env.get("SEED_ROWS", "1000000"),

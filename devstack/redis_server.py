@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import shutil
+import signal
 import subprocess
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -85,3 +87,44 @@ def start(
         time.sleep(0.05)
     proc.kill()
     raise SystemExit(f"redis-server did not answer at {url} within 10s")
+
+
+@dataclass
+class RedisProcess:
+    """A redis-server of our own on one port, that tests may kill and restart in place."""
+
+    url: str
+    data_dir: Path
+    log: Path | None = None
+    appendonly: bool = True
+    proc: subprocess.Popen[bytes] | None = None
+
+    @classmethod
+    def on_free_port(cls, data_dir: Path, appendonly: bool = True) -> RedisProcess:
+        """A (not yet started) Redis on a free port of 127.0.0.1, logging into data_dir."""
+        from devstack.stack import free_port
+
+        data_dir.mkdir(parents=True, exist_ok=True)
+        url = f"redis://127.0.0.1:{free_port()}/0"
+        return cls(url, data_dir, data_dir / "redis.log", appendonly)
+
+    def start(self) -> RedisProcess:
+        """Start (or restart) it on the same port and data directory."""
+        self.proc = start(self.url, self.data_dir, self.log, self.appendonly)
+        return self
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        """Stop it with `sig` (SIGKILL: a crash; SIGTERM: a clean stop that writes its AOF)."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            self.proc.wait(20)
+        self.proc = None
+
+    def restart(self) -> None:
+        """A clean stop, then a start on the same port."""
+        self.kill(signal.SIGTERM)
+        self.start()
+
+    def client(self) -> redis.Redis:
+        """A client of this server (decoded strings)."""
+        return redis.Redis.from_url(self.url, decode_responses=True, socket_timeout=5)

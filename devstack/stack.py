@@ -76,16 +76,30 @@ class Stack:
         path = self.log_dir / f"{label}.log"
         return path.read_text(errors="replace") if path.exists() else ""
 
+    def wait_web(self, timeout: float = 60.0) -> None:
+        """Wait until the web process answers /healthz (workers need not be up)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self._check_alive()
+            try:
+                if requests.get(self.base_url + "/healthz", timeout=2).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"web not up after {timeout}s:\n{self.log('web')[-3000:]}")
+
+    def _check_alive(self) -> None:
+        for label, proc in self.processes.items():
+            if proc.poll() is not None:
+                raise RuntimeError(f"{label} exited ({proc.returncode}):\n{self.log(label)[-3000:]}")
+
     def wait_ready(self, timeout: float = 60.0, workers: int = 1) -> None:
         """Wait until /readyz reports the web up and `workers` workers answering."""
         deadline = time.monotonic() + timeout
         last = "no answer"
         while time.monotonic() < deadline:
-            for label, proc in self.processes.items():
-                if proc.poll() is not None:
-                    raise RuntimeError(
-                        f"{label} exited ({proc.returncode}):\n{self.log(label)[-3000:]}"
-                    )
+            self._check_alive()
             try:
                 resp = requests.get(self.base_url + "/readyz", timeout=3)
                 last = resp.text

@@ -10,7 +10,7 @@ from typing import Any
 
 from jobs.settings import Settings
 
-DEFAULT_QUEUE = "reports"
+DEFAULT_QUEUE = "jobs"
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:

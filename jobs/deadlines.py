@@ -16,8 +16,8 @@ from typing import Any
 
 from jobs.problems import NOT_STARTED, WORKER_LOST
 from jobs.settings import Settings
-from jobs.states import TERMINAL_STATES, state_for
-from jobs.store import JobSnapshot
+from jobs.states import state_for
+from jobs.store.record import JobSnapshot
 
 # Time for a restored job to reach a worker and be claimed again.
 CLAIM_SLACK = 10.0
@@ -38,7 +38,7 @@ def overdue_problem(
 ) -> dict[str, Any] | None:
     """The error to fail a job with if it is past its bound, else None."""
     rec = snap.record
-    if rec.finished_at is not None or state_for(snap.celery_state) in TERMINAL_STATES:
+    if rec.finished_at is not None or state_for(snap.celery_state).terminal:
         return None
     now = time.time() if now is None else now
     if rec.deadline is not None:
@@ -47,14 +47,14 @@ def overdue_problem(
         bound = redelivery_bound(settings)
         return {
             **WORKER_LOST,
-            "detail": "The worker running this report stopped, and no worker restarted the "
+            "detail": "The worker running this job stopped, and no worker restarted the "
             f"job within {bound:.0f} seconds. It will not run now; submit it again.",
         }
     if now - rec.created_at <= settings.job_queue_timeout:
         return None
     return {
         **NOT_STARTED,
-        "detail": f"No worker started this report within {settings.job_queue_timeout} "
+        "detail": f"No worker started this job within {settings.job_queue_timeout} "
         "seconds of its submission, and it will not run now. Submit it again; if this "
         "repeats, the workers are down or overloaded.",
     }

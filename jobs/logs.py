@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import contextvars
 import logging
-import os
 import sys
 from typing import Any
 
 from pythonjsonlogger.json import JsonFormatter
+
+from jobs.settings import Settings
 
 REQUEST_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 JOB_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar("job_id", default=None)
@@ -50,35 +51,30 @@ def json_formatter() -> logging.Formatter:
     )
 
 
-def wants_json(environ: dict[str, str] | None = None) -> bool:
-    """LOG_FORMAT=json (default) or text (for a developer's terminal)."""
-    env = os.environ if environ is None else environ
-    return env.get("LOG_FORMAT", "json").strip().lower() != "text"
+def text_formatter() -> logging.Formatter:
+    """Plain lines for a developer's terminal (LOG_FORMAT=text)."""
+    return logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(job_id)s] %(message)s")
 
 
-def configure_logging(process_type: str, level: str | None = None) -> None:
+def configure_logging(process_type: str, settings: Settings, level: str | None = None) -> None:
     """Send the root logger's records to stdout as JSON (or text when LOG_FORMAT=text)."""
     handler = logging.StreamHandler(sys.stdout)
-    if wants_json():
-        handler.setFormatter(json_formatter())
-    else:
-        handler.setFormatter(
-            logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(job_id)s] %(message)s")
-        )
+    handler.setFormatter(json_formatter() if settings.json_logs else text_formatter())
     handler.addFilter(ContextFilter(process_type))
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel((level or os.environ.get("LOG_LEVEL", "INFO")).upper())
+    root.setLevel((level or settings.log_level).upper())
 
 
-def install_worker_hooks() -> None:
+def install_worker_hooks(settings: Settings) -> None:
     """Worker side: JSON logging, and the job id + request id set around each task."""
     from celery import signals
 
     @signals.setup_logging.connect(weak=False)
     def _setup(loglevel: Any = None, **_: Any) -> None:
         # Connecting this signal stops Celery from configuring logging itself.
-        configure_logging("worker", logging.getLevelName(loglevel) if loglevel else None)
+        level = logging.getLevelName(loglevel) if loglevel else None
+        configure_logging("worker", settings, level)
 
     @signals.task_prerun.connect(weak=False)
     def _enter(task_id: str | None = None, task: Any = None, **_: Any) -> None:

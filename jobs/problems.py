@@ -14,29 +14,29 @@ def problem_type(slug: str) -> str:
 
 INTERNAL_ERROR: dict[str, Any] = {
     "type": problem_type("internal-error"),
-    "title": "The report failed because of an internal error",
-    "detail": "The service failed while computing this report. Submitting it again may "
+    "title": "The job failed because of an internal error",
+    "detail": "The service failed while running this job. Submitting it again may "
     "work; if it fails again, give the job id to the operators.",
 }
 
 TIME_LIMIT: dict[str, Any] = {
     "type": problem_type("time-limit"),
-    "title": "The report ran past its time limit",
-    "detail": "The report did not finish within the time allowed and was stopped. Ask for "
-    "a smaller range, or ask the operators to raise the task time limits.",
+    "title": "The job ran past its time limit",
+    "detail": "The job did not finish within the time allowed and was stopped. Ask for "
+    "less work, or ask the operators to raise the task time limits.",
 }
 
 WORKER_LOST: dict[str, Any] = {
     "type": problem_type("worker-lost"),
-    "title": "The worker running the report stopped",
-    "detail": "The worker process running this report stopped unexpectedly and the job "
-    "could not be handed to another one. Submit the report again.",
+    "title": "The worker running the job stopped",
+    "detail": "The worker process running this job stopped unexpectedly and the job "
+    "could not be handed to another one. Submit it again.",
 }
 
 NOT_STARTED: dict[str, Any] = {
     "type": problem_type("not-started"),
-    "title": "No worker started the report in time",
-    "detail": "The report waited longer than the service allows without being started, "
+    "title": "No worker started the job in time",
+    "detail": "The job waited longer than the service allows without being started, "
     "and it will not run now. Submit it again; if this repeats, the workers are down "
     "or overloaded.",
 }

@@ -7,45 +7,37 @@ import signal
 import sys
 import threading
 
-from celery import Celery
-
-from jobs.celery_config import celery_config
-from jobs.keys import Keys
+from jobs.clients import MonitorClients
 from jobs.logs import configure_logging
-from jobs.store import JobStore, connect
+from jobs.settings import Settings
 from monitor.consumer import EventConsumer
-from monitor.history import JobHistory
 from monitor.sampler import QueueSampler
 from monitor.settings import MonitorSettings
 
 log = logging.getLogger("monitor")
 
 
-def build(settings: MonitorSettings) -> tuple[EventConsumer, QueueSampler]:
+def build(shared: Settings, settings: MonitorSettings) -> tuple[EventConsumer, QueueSampler]:
     """Wire the consumer to the broker, the job store and the history database."""
-    celery = Celery("async-reports-monitor", set_as_current=False)
-    celery.config_from_object(celery_config(settings.shared))
-    history = JobHistory.from_url(settings.database_url)
-    history.create_tables()
-    shared = settings.shared
-    store = JobStore(
-        connect(shared.result_backend_url, shared.redis_timeout),
-        Keys(shared.key_prefix),
-        shared.retention_seconds,
-        shared.tombstone_seconds,
+    clients = MonitorClients.build(shared)
+    consumer = EventConsumer(
+        clients.celery, clients.recorder, clients.jobs, settings.reconnect_max_seconds
     )
-    consumer = EventConsumer(celery, history, store, settings.reconnect_max_seconds)
     sampler = QueueSampler(
-        celery, history, settings.queue_sample_seconds, settings.queue_sample_keep_seconds
+        clients.celery,
+        clients.recorder,
+        settings.queue_sample_seconds,
+        settings.queue_sample_keep_seconds,
     )
     return consumer, sampler
 
 
 def main() -> int:
     """Run until SIGTERM/SIGINT."""
-    configure_logging("monitor")
+    shared = Settings.from_env()
+    configure_logging("monitor", shared)
     settings = MonitorSettings.from_env()
-    consumer, sampler = build(settings)
+    consumer, sampler = build(shared, settings)
 
     def _stop(signum: int, _frame: object) -> None:
         log.info("monitor stopping on signal %s", signum)
@@ -54,7 +46,7 @@ def main() -> int:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    log.info("monitor recording job history in %s", _safe_url(settings.database_url))
+    log.info("monitor recording job history in %s", _safe_url(shared.history_database_url))
     worker = threading.Thread(target=consumer.run, name="event-consumer", daemon=True)
     worker.start()
     threading.Thread(target=sampler.run, name="queue-sampler", daemon=True).start()

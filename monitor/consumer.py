@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import random
 import threading
 from typing import Any
 
@@ -11,9 +10,10 @@ import redis
 from celery import Celery
 from sqlalchemy.exc import SQLAlchemyError
 
+from jobs.backoff import compute_backoff
 from jobs.errors import StoreUnavailable
-from jobs.store import JobStore
-from monitor.history import JobHistory
+from jobs.history.recorder import HistoryRecorder
+from jobs.store.jobs import JobStore
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ class EventConsumer:
     def __init__(
         self,
         celery: Celery,
-        history: JobHistory,
+        history: HistoryRecorder,
         store: JobStore | None = None,
         reconnect_max_seconds: float = 10.0,
     ) -> None:
@@ -98,7 +98,7 @@ class EventConsumer:
                 if self.stopping.is_set():
                     return
                 attempt += 1
-                pause = min(self.reconnect_max, 0.5 * 2**attempt) * random.uniform(0.5, 1.0)
+                pause = compute_backoff(attempt, base=0.5, cap=self.reconnect_max)
                 log.warning(
                     "lost the broker (%s: %s); reconnecting in %.1fs",
                     type(exc).__name__,

@@ -10,8 +10,8 @@ from celery import Celery
 from sqlalchemy.exc import SQLAlchemyError
 
 from jobs.celery_config import DEFAULT_QUEUE
+from jobs.history.recorder import HistoryRecorder
 from jobs.queues import queue_depth
-from monitor.history import JobHistory
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +22,7 @@ class QueueSampler:
     def __init__(
         self,
         celery: Celery,
-        history: JobHistory,
+        history: HistoryRecorder,
         interval: float,
         keep_seconds: float,
         queue: str = DEFAULT_QUEUE,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,10 +12,10 @@ import pytest
 import redis
 import sqlalchemy
 
-from devstack import redis_server
-from devstack.stack import Stack, free_port
-from worker.db import make_engine
-from worker.sales.seed import seed
+from devstack.redis_server import RedisProcess
+from devstack.stack import Stack
+from sales.db import make_engine
+from sales.seed import seed
 
 TEST_ROWS = 30_000
 PG_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -31,12 +32,9 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield given
         client.flushdb()
         return
-    url = f"redis://127.0.0.1:{free_port()}/0"
-    data = tmp_path_factory.mktemp("redis")
-    proc = redis_server.start(url, data, data / "redis.log", appendonly=False)
-    yield url
-    proc.terminate()
-    proc.wait(10)
+    server = RedisProcess.on_free_port(tmp_path_factory.mktemp("redis"), appendonly=False).start()
+    yield server.url
+    server.kill(signal.SIGTERM)
 
 
 @pytest.fixture(scope="session")

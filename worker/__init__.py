@@ -1,4 +1,7 @@
-"""The background side: Celery app, tasks and report computations. Never imports Flask."""
+"""The worker runtime: the Celery app, one task per job type, the generic task body.
+
+Never imports Flask or `app`; a kind's computation is loaded from its `executor`.
+"""
 
 from worker.celery_app import app
 

@@ -10,29 +10,24 @@ lasts: a worker that cannot send heartbeats for that long is restarted.
 from __future__ import annotations
 
 import contextlib
-import os
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-DEFAULT_FILE = "/tmp/async-reports-worker.heartbeat"  # noqa: S108 - a per-container marker
-DEFAULT_MAX_AGE = 60.0
+from jobs.settings import Settings
 
 
-def heartbeat_path() -> Path:
-    """Where the heartbeat file lives (WORKER_HEARTBEAT_FILE)."""
-    return Path(os.environ.get("WORKER_HEARTBEAT_FILE") or DEFAULT_FILE)
-
-
-def install() -> None:
+def install(settings: Settings) -> None:
     """Touch the heartbeat file on every heartbeat the worker sends, and at start."""
     from celery import signals
+
+    path = Path(settings.worker_heartbeat_file)
 
     def _touch(**_: Any) -> None:
         # A read-only filesystem must not stop the worker; the health check will say so.
         with contextlib.suppress(OSError):
-            heartbeat_path().touch()
+            path.touch()
 
     signals.heartbeat_sent.connect(_touch, weak=False)
     signals.worker_ready.connect(_touch, weak=False)
@@ -49,8 +44,8 @@ def is_alive(path: Path, max_age: float, now: float | None = None) -> bool:
 
 def main() -> int:
     """Exit status for a health check: 0 alive, 1 stale or missing."""
-    max_age = float(os.environ.get("WORKER_HEARTBEAT_MAX_AGE") or DEFAULT_MAX_AGE)
-    path = heartbeat_path()
+    settings = Settings.from_env()
+    path, max_age = Path(settings.worker_heartbeat_file), settings.worker_heartbeat_max_age
     alive = is_alive(path, max_age)
     print("alive" if alive else f"no heartbeat in {path} for {max_age:g}s")
     return 0 if alive else 1

@@ -86,7 +86,7 @@
   }
 
   function drawTypes(stats) {
-    const rows = Object.entries(stats.reportTypes || {}).map(([name, t]) => el("tr", { "data-type": name },
+    const rows = Object.entries(stats.types || {}).map(([name, t]) => el("tr", { "data-type": name },
       el("td", {}, name), el("td", {}, t.finished), el("td", { class: t.failed ? "bad" : "" }, t.failed),
       el("td", {}, t.failureRate == null ? "–" : `${(t.failureRate * 100).toFixed(1)} %`),
       el("td", {}, secs(t.duration.p50)), el("td", {}, secs(t.duration.p95))));
@@ -100,7 +100,7 @@
       const attrs = { "data-job": j.id, "data-state": j.state };
       if (j.state === "failed") { attrs.class = "clickable"; attrs.onclick = () => showJob(j.id); attrs.title = "show the error"; }
       return el("tr", attrs,
-        el("td", {}, el("code", {}, j.id.slice(0, 8))), el("td", {}, j.reportType),
+        el("td", {}, el("code", {}, j.id.slice(0, 8))), el("td", {}, `${j.kind}: ${j.type}`),
         el("td", {}, el("span", { class: `badge ${j.state}` }, j.state)),
         el("td", {}, el("div", { class: barClass, title: `${pct}%` }, el("div", { style: `width:${pct}%` }))),
         el("td", {}, j.worker || "–"), el("td", {}, secs(j.duration)));
@@ -115,7 +115,7 @@
       const job = await api(`/api/ops/jobs/${id}`);
       const err = job.error || {};
       box.replaceChildren(
-        el("strong", {}, `${job.reportType} ${job.id}`), "\n",
+        el("strong", {}, `${job.kind} ${job.type} ${job.id}`), "\n",
         el("span", { "data-testid": "error-title" }, err.title || "Failed"), "\n",
         el("span", { "data-testid": "error-detail" }, err.detail || "(no detail recorded)"), "\n",
         el("small", {}, `worker ${job.worker || "?"} · ${job.events.length} events · retries ${job.retries}`));

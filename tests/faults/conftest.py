@@ -7,16 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from devstack.stack import free_port
-from tests.faults.harness import FaultStack, RedisProcess, start_fault_stack, wait_web
+from devstack.redis_server import RedisProcess
+from tests.faults.harness import FaultStack, start_fault_stack, wait_web
 
 
 @pytest.fixture
 def fault_redis(tmp_path: Path) -> Iterator[RedisProcess]:
     """A redis-server with append-only persistence on a free port, for one test."""
-    data = tmp_path / "redis"
-    proc = RedisProcess(f"redis://127.0.0.1:{free_port()}/0", data, tmp_path / "redis.log")
-    proc.start()
+    proc = RedisProcess.on_free_port(tmp_path / "redis").start()
     yield proc
     proc.kill()
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import time
 import uuid
 from collections.abc import Iterable
@@ -13,11 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import psutil
-import redis
 import requests
 
-from devstack import redis_server
+from devstack.redis_server import RedisProcess
 from devstack.stack import Stack
+from jobs.store.keys import Keys
 
 TERMINAL = {"Complete", "Failed", "Cancelled"}
 
@@ -29,31 +28,6 @@ FAST_LIMITS = {
     "WORKER_SHUTDOWN_GRACE": "1",
     "ENABLE_DIAGNOSTIC_REPORTS": "1",
 }
-
-
-@dataclass
-class RedisProcess:
-    """A redis-server with append-only persistence that a test may kill and restart."""
-
-    url: str
-    data_dir: Path
-    log: Path
-    proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        """Start (or restart) it on the same port and data directory."""
-        self.proc = redis_server.start(self.url, self.data_dir, self.log, appendonly=True)
-
-    def kill(self, sig: int = signal.SIGKILL) -> None:
-        """Stop it with `sig` (SIGKILL: a crash; SIGTERM: a clean restart)."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            self.proc.wait(10)
-        self.proc = None
-
-    def client(self) -> redis.Redis:
-        """A client of this server (decoded strings)."""
-        return redis.Redis.from_url(self.url, decode_responses=True, socket_timeout=5)
 
 
 @dataclass
@@ -123,7 +97,7 @@ class FaultStack:
 
     def record(self, job_id: str) -> dict[str, str]:
         """The job's record hash as stored."""
-        return self.redis.client().hgetall(f"ar:job:{job_id}")
+        return self.redis.client().hgetall(Keys().job(job_id))
 
     def submit_noop(self, steps: int = 1, step_seconds: float = 0.0, **extra: Any) -> str:
         """Submit a diagnostic job; returns its id."""
@@ -216,12 +190,4 @@ def start_fault_stack(
 
 def wait_web(stack: FaultStack, timeout: float = 30.0) -> None:
     """Wait until the web process answers /healthz."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(stack.base_url + "/healthz", timeout=2).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"web not up after {timeout}s:\n{stack.stack.log('web')[-3000:]}")
+    stack.stack.wait_web(timeout)

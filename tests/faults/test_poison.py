@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from kombu import Connection
 
+from jobs.celery_config import DEFAULT_QUEUE
 from tests.faults.harness import FaultStack
 
 pytestmark = pytest.mark.faults
@@ -73,7 +74,7 @@ def test_poison_messages_are_discarded_and_good_jobs_behind_them_complete(
         for message in bad:
             producer.publish(
                 message["body"],
-                routing_key="reports",
+                routing_key=DEFAULT_QUEUE,
                 headers=message["headers"],
                 content_type=message.get("content_type", "application/json"),
                 content_encoding=message.get("content_encoding", "utf-8"),
@@ -88,5 +89,5 @@ def test_poison_messages_are_discarded_and_good_jobs_behind_them_complete(
     assert fs.worker_pid(worker) == main_pid
     # And nothing is left in the queue or waiting to be redelivered
     client = fs.redis.client()
-    assert client.llen("reports") == 0
+    assert client.llen(DEFAULT_QUEUE) == 0
     assert client.hlen("unacked") == 0

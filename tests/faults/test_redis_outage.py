@@ -11,6 +11,7 @@ import pytest
 import requests
 
 from devstack.stack import free_port
+from jobs.store.keys import Keys
 from tests.faults.harness import FaultStack, RedisProcess
 
 pytestmark = pytest.mark.faults
@@ -32,7 +33,7 @@ def timed_post(fs: FaultStack) -> tuple[requests.Response, float]:
 
 def job_keys(redis_proc: RedisProcess) -> set[str]:
     """Every job record in the store."""
-    return set(redis_proc.client().keys("ar:job:*"))
+    return set(redis_proc.client().keys(Keys().job("*")))
 
 
 def test_jobs_survive_a_redis_crash_and_everything_reconnects(

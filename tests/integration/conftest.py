@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
+import signal
 import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
-from subprocess import Popen
 
 import pytest
 import requests
 
-from devstack import redis_server
-from devstack.stack import Stack, free_port
+from devstack.redis_server import RedisProcess
+from devstack.stack import Stack
 
 RETENTION = 15  # seconds: short, so the tests see results expire
 
@@ -23,9 +22,7 @@ class OpsStack:
     """A Stack plus the Redis it owns (restartable, append-only) and its worker names."""
 
     stack: Stack
-    redis_url: str
-    redis_dir: Path
-    redis: Popen[bytes]
+    redis: RedisProcess
     workers: list[str]
 
     @property
@@ -33,24 +30,18 @@ class OpsStack:
         """Where the web process listens."""
         return self.stack.base_url
 
+    @property
+    def redis_url(self) -> str:
+        """The stack's Redis."""
+        return self.redis.url
+
     def restart_redis(self) -> None:
         """Stop Redis (it writes its append-only file) and start it again on the same port."""
-        self.redis.terminate()
-        self.redis.wait(20)
-        self.redis = redis_server.start(
-            self.redis_url, self.redis_dir, self.redis_dir / "redis.log", appendonly=True
-        )
+        self.redis.restart()
 
     def wait_web(self) -> None:
         """Wait until the web process answers /healthz (workers need not answer pings)."""
-
-        def up() -> bool:
-            try:
-                return requests.get(f"{self.base_url}/healthz", timeout=3).status_code == 200
-            except requests.RequestException:
-                return False
-
-        self.wait_for(up, timeout=60, what="the web process")
+        self.stack.wait_web()
 
     def ops(self, path: str, **kwargs: object) -> requests.Response:
         """GET an ops API path."""
@@ -72,12 +63,9 @@ class OpsStack:
 def ops_stack(tmp_path_factory: pytest.TempPathFactory, sqlite_url: str) -> Iterator[OpsStack]:
     """web + monitor + two single-process workers on a private append-only Redis."""
     tmp = tmp_path_factory.mktemp("ops")
-    redis_url = f"redis://127.0.0.1:{free_port()}/0"
-    redis_dir = tmp / "redis"
-    redis_dir.mkdir()
-    redis = redis_server.start(redis_url, redis_dir, redis_dir / "redis.log", appendonly=True)
+    redis = RedisProcess.on_free_port(tmp / "redis").start()
     env = {
-        "REDIS_URL": redis_url,
+        "REDIS_URL": redis.url,
         "DATABASE_URL": sqlite_url,
         "MONITOR_DATABASE_URL": f"sqlite:///{tmp / 'history.db'}",
         "WEB_CONCURRENCY": "2",
@@ -87,7 +75,7 @@ def ops_stack(tmp_path_factory: pytest.TempPathFactory, sqlite_url: str) -> Iter
     }
     stack = Stack(env=env, log_dir=tmp / "logs")
     names = [f"ops{i}-{uuid.uuid4().hex[:6]}" for i in range(2)]
-    ops = OpsStack(stack, redis_url, redis_dir, redis, [])
+    ops = OpsStack(stack, redis, [])
     try:
         stack.start("monitor")
         stack.start("web")
@@ -102,5 +90,4 @@ def ops_stack(tmp_path_factory: pytest.TempPathFactory, sqlite_url: str) -> Iter
         yield ops
     finally:
         stack.stop_all()
-        ops.redis.terminate()
-        ops.redis.wait(20)
+        ops.redis.kill(signal.SIGTERM)

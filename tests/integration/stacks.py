@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-import requests
+import redis
 
 from devstack.stack import Stack
 from tests.conftest import start_stack
@@ -25,19 +26,36 @@ def start_web_only(tmp: Path, redis_url: str, database_url: str, env: dict[str, 
     )
     try:
         stack.start("web")
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if requests.get(stack.base_url + "/healthz", timeout=2).ok:
-                    return stack
-            except requests.RequestException:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(stack.log("web")[-2000:])
-            time.sleep(0.2)
+        stack.wait_web()
+        return stack
     except BaseException:
         stack.stop_all()
         raise
 
 
-__all__ = ["redis_db", "start_stack", "start_web_only"]
+@contextmanager
+def extra_stack(
+    tmp: Path,
+    redis_url: str,
+    db: int,
+    database_url: str,
+    env: dict[str, str],
+    workers: int = 1,
+) -> Iterator[Stack]:
+    """web (+ `workers` workers) on Redis database `db`, emptied before and after."""
+    url = redis_db(redis_url, db)
+    client = redis.Redis.from_url(url)
+    client.flushdb()
+    if workers:
+        stack = start_stack(tmp, url, database_url, workers=workers, extra_env=env)
+    else:
+        stack = start_web_only(tmp, url, database_url, env)
+    try:
+        yield stack
+    finally:
+        stack.stop_all()
+        client.flushdb()
+        client.close()
+
+
+__all__ = ["extra_stack", "redis_db", "start_stack", "start_web_only"]

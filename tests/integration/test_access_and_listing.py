@@ -12,9 +12,9 @@ import redis
 import requests
 
 from devstack.stack import Stack
-from jobs.keys import Keys
+from jobs.store.keys import Keys
 from tests.integration.client import poll
-from tests.integration.stacks import redis_db, start_stack
+from tests.integration.stacks import extra_stack, redis_db
 
 pytestmark = pytest.mark.integration
 
@@ -30,20 +30,13 @@ def keyed(
     tmp_path_factory: pytest.TempPathFactory, redis_url: str, sqlite_url: str
 ) -> Iterator[Stack]:
     """web + one worker with two client keys and an admin key."""
-    url = redis_db(redis_url, DB)
-    redis.Redis.from_url(url).flushdb()
-    s = start_stack(
-        tmp_path_factory.mktemp("keyed"),
-        url,
-        sqlite_url,
-        extra_env={
-            "ENABLE_DIAGNOSTIC_REPORTS": "1",
-            "API_KEYS": "alice:alice-key,bob:bob-key",
-            "ADMIN_API_KEYS": "ops:ops-key",
-        },
-    )
-    yield s
-    s.stop_all()
+    env = {
+        "ENABLE_DIAGNOSTIC_REPORTS": "1",
+        "API_KEYS": "alice:alice-key,bob:bob-key",
+        "ADMIN_API_KEYS": "ops:ops-key",
+    }
+    with extra_stack(tmp_path_factory.mktemp("keyed"), redis_url, DB, sqlite_url, env) as s:
+        yield s
 
 
 @pytest.fixture(scope="module")

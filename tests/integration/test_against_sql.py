@@ -15,10 +15,10 @@ import requests
 from sqlalchemy import text
 
 from devstack.stack import Stack
+from sales.db import make_engine
 from tests import oracle
 from tests.conftest import start_stack
 from tests.integration.client import run_job
-from worker.db import make_engine
 
 pytestmark = pytest.mark.integration
 

@@ -121,7 +121,7 @@ def test_dashboard_shows_workers_queue_jobs_progress_and_errors(
     failed_row = page.locator(f'#jobs tr[data-job="{failed_id}"]')
     expect(failed_row.locator(".badge")).to_have_text("failed")
     # And per-type statistics with the failure
-    expect(page.locator('#types tr[data-type="noop"]')).to_be_visible()
+    expect(page.locator('#types tr[data-type="report:noop"]')).to_be_visible()
     expect(page.get_by_test_id("throughput-total")).to_contain_text("failed")
     # When they click the failed job, its error appears
     failed_row.click()

@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-import redis
 import requests
 import schemathesis
 from hypothesis import HealthCheck, given, settings
@@ -15,7 +14,7 @@ from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from devstack.stack import Stack
-from tests.integration.stacks import redis_db, start_stack
+from tests.integration.stacks import extra_stack
 
 pytestmark = pytest.mark.integration
 
@@ -28,11 +27,8 @@ def fuzz_stack(
     tmp_path_factory: pytest.TempPathFactory, redis_url: str, sqlite_url: str
 ) -> Iterator[Stack]:
     """web + worker as deployed (no diagnostic reports), on a database of its own."""
-    url = redis_db(redis_url, FUZZ_DB)
-    redis.Redis.from_url(url).flushdb()
-    s = start_stack(tmp_path_factory.mktemp("fuzz"), url, sqlite_url)
-    yield s
-    s.stop_all()
+    with extra_stack(tmp_path_factory.mktemp("fuzz"), redis_url, FUZZ_DB, sqlite_url, {}) as s:
+        yield s
 
 
 @pytest.fixture(scope="module")

@@ -12,10 +12,12 @@ import redis
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
+from jobs.celery_config import DEFAULT_QUEUE
 from tests.integration.client import submit
 from tests.integration.conftest import RETENTION, OpsStack
 
 pytestmark = pytest.mark.integration
+QUEUE_DEPTH = ("async_reports_queue_depth", (("queue", DEFAULT_QUEUE),))
 
 NOOP_OK = {"steps": 2, "stepSeconds": 0.5}  # at least 1.0 s of run time
 NOOP_FAIL = {"steps": 2, "stepSeconds": 0.5, "failAtStep": 1}  # fails before sleeping
@@ -81,7 +83,7 @@ def test_two_workers_backlog_durations_and_failures(ops_stack: OpsStack) -> None
         assert time.monotonic() < deadline, (depths_api, depths_metrics)
         depths_api.append(ops.ops("/queues").json()["items"][0]["depth"])
         depths_metrics.append(
-            metrics(ops.base_url)[("async_reports_queue_depth", (("queue", "reports"),))]
+            metrics(ops.base_url)[QUEUE_DEPTH]
         )
         rows = finished_jobs(ops, set(ids))
         time.sleep(0.2)
@@ -90,7 +92,8 @@ def test_two_workers_backlog_durations_and_failures(ops_stack: OpsStack) -> None
     ops.wait_for(
         lambda: (
             ops.ops("/queues").json()["items"][0]["depth"] == 0
-            and metrics(ops.base_url)[("async_reports_queue_depth", (("queue", "reports"),))] == 0
+            and metrics(ops.base_url)[("async_reports_queue_depth", (("queue", DEFAULT_QUEUE),))]
+            == 0
         ),
         what="an empty queue",
     )
@@ -105,14 +108,14 @@ def test_two_workers_backlog_durations_and_failures(ops_stack: OpsStack) -> None
     # And the statistics match the jobs the test ran
     # (the window starts when this test did: other tests' jobs stay out)
     stats = ops.ops("/stats", params={"window": int(time.time() - started) + 1}).json()
-    noop = stats["reportTypes"]["noop"]
+    noop = stats["types"]["report:noop"]
     assert (noop["succeeded"], noop["failed"], noop["finished"]) == (8, 2, 10)
     assert noop["failureRate"] == 0.2
     durations = sorted(r["duration"] for r in succeeded)
     assert noop["duration"]["count"] == 8
     assert noop["duration"]["p50"] == pytest.approx((durations[3] + durations[4]) / 2, abs=1e-3)
     assert noop["duration"]["max"] == pytest.approx(durations[-1], abs=1e-3)
-    assert stats["byType"]["noop"] == {"succeeded": 8, "failed": 2}
+    assert stats["byType"]["report:noop"] == {"succeeded": 8, "failed": 2}
 
     # And recent failures carry the error the client was shown
     failures = ops.ops("/failures").json()["items"]
@@ -129,19 +132,19 @@ def test_two_workers_backlog_durations_and_failures(ops_stack: OpsStack) -> None
         key = (name, tuple(sorted(labels.items())))
         return m.get(key, 0.0) - before.get(key, 0.0)
 
-    assert grew("async_reports_jobs_submitted_total", report_type="noop") == 10
+    assert grew("async_reports_jobs_submitted_total", kind="report", type="noop") == 10
     finished = "async_reports_jobs_finished_total"
-    assert grew(finished, outcome="succeeded", report_type="noop") == 8
-    assert grew(finished, outcome="failed", report_type="noop") == 2
+    assert grew(finished, outcome="succeeded", kind="report", type="noop") == 8
+    assert grew(finished, outcome="failed", kind="report", type="noop") == 2
     all_durations = [r["duration"] for r in rows]
     for le in ("0.5", "1.0", "2.5", "10.0", "+Inf"):
         bound = float("inf") if le == "+Inf" else float(le)
-        got = grew("async_reports_job_duration_seconds_bucket", le=le, report_type="noop")
+        got = grew("async_reports_job_duration_seconds_bucket", le=le, kind="report", type="noop")
         assert got == sum(d <= bound for d in all_durations), le
-    assert grew("async_reports_job_duration_seconds_count", report_type="noop") == 10
-    assert grew("async_reports_job_duration_seconds_sum", report_type="noop") == pytest.approx(
-        sum(all_durations), abs=1e-3
-    )
+    assert grew("async_reports_job_duration_seconds_count", kind="report", type="noop") == 10
+    assert grew(
+        "async_reports_job_duration_seconds_sum", kind="report", type="noop"
+    ) == pytest.approx(sum(all_durations), abs=1e-3)
 
 
 def test_status_polls_and_not_modified_are_counted(ops_stack: OpsStack) -> None:
@@ -149,7 +152,10 @@ def test_status_polls_and_not_modified_are_counted(ops_stack: OpsStack) -> None:
     resp = submit(ops_stack.base_url, "noop", {"steps": 1})
     location = resp.headers["Location"]
     before = metrics(ops_stack.base_url)
-    ok = lambda code: before.get(("async_reports_status_polls_total", (("code", code),)), 0.0)  # noqa: E731
+
+    def key(code: str) -> tuple[str, tuple[tuple[str, str], ...]]:
+        return ("async_reports_status_polls_total", (("code", code), ("kind", "report")))
+
     # When a client polls three times, twice with the current ETag
     first = requests.get(ops_stack.base_url + location, timeout=10)
     etag = first.headers["ETag"]
@@ -163,7 +169,7 @@ def test_status_polls_and_not_modified_are_counted(ops_stack: OpsStack) -> None:
     # Then every answer is counted by its code
     after = metrics(ops_stack.base_url)
     for code in {"200", "304"}:
-        got = after.get(("async_reports_status_polls_total", (("code", code),)), 0.0) - ok(code)
+        got = after.get(key(code), 0.0) - before.get(key(code), 0.0)
         assert got == codes.count(int(code)), (code, codes)
 
 
@@ -337,4 +343,4 @@ def test_history_outlives_results_and_restarts_of_redis_monitor_and_web(
     assert [e["type"] for e in after["events"]][-1] == "task-succeeded"
     assert ops.ops(f"/jobs/{new_id}").json()["state"] == "succeeded"
     stats = ops.ops("/stats", params={"window": 3600}).json()
-    assert stats["reportTypes"]["noop"]["succeeded"] >= 2
+    assert stats["types"]["report:noop"]["succeeded"] >= 2

@@ -12,10 +12,11 @@ import redis
 import requests
 
 from devstack.stack import Stack
-from jobs.keys import Keys
-from jobs.store import JobStore, connect
+from jobs.store.connection import connect
+from jobs.store.keys import Keys
+from jobs.store.runs import RunLedger
 from tests.integration.client import poll, submit
-from tests.integration.stacks import redis_db, start_stack, start_web_only
+from tests.integration.stacks import extra_stack, redis_db
 
 pytestmark = pytest.mark.integration
 
@@ -30,21 +31,15 @@ def idle(
 ) -> Iterator[Stack]:
     """The web alone (jobs stay queued): one process, one long poll at a time, and a
     one-second minimum poll interval."""
-    url = redis_db(redis_url, IDLE_DB)
-    redis.Redis.from_url(url).flushdb()
-    s = start_web_only(
-        tmp_path_factory.mktemp("idle"),
-        url,
-        sqlite_url,
-        {
-            "ENABLE_DIAGNOSTIC_REPORTS": "1",
-            "MIN_POLL_INTERVAL_SECONDS": "1",
-            "WEB_CONCURRENCY": "1",
-            "MAX_WAITING_REQUESTS": "1",
-        },
-    )
-    yield s
-    s.stop_all()
+    env = {
+        "ENABLE_DIAGNOSTIC_REPORTS": "1",
+        "MIN_POLL_INTERVAL_SECONDS": "1",
+        "WEB_CONCURRENCY": "1",
+        "MAX_WAITING_REQUESTS": "1",
+    }
+    tmp = tmp_path_factory.mktemp("idle")
+    with extra_stack(tmp, redis_url, IDLE_DB, sqlite_url, env, workers=0) as s:
+        yield s
 
 
 @pytest.fixture(scope="module")
@@ -52,16 +47,10 @@ def short_lived(
     tmp_path_factory: pytest.TempPathFactory, redis_url: str, sqlite_url: str
 ) -> Iterator[Stack]:
     """web + worker keeping jobs for three seconds only."""
-    url = redis_db(redis_url, SHORT_DB)
-    redis.Redis.from_url(url).flushdb()
-    s = start_stack(
-        tmp_path_factory.mktemp("short"),
-        url,
-        sqlite_url,
-        extra_env={"ENABLE_DIAGNOSTIC_REPORTS": "1", "JOB_RETENTION_SECONDS": "3"},
-    )
-    yield s
-    s.stop_all()
+    env = {"ENABLE_DIAGNOSTIC_REPORTS": "1", "JOB_RETENTION_SECONDS": "3"}
+    tmp = tmp_path_factory.mktemp("short")
+    with extra_stack(tmp, redis_url, SHORT_DB, sqlite_url, env) as s:
+        yield s
 
 
 def test_a_cancelled_queued_job_never_starts(idle: Stack, redis_url: str) -> None:
@@ -143,7 +132,7 @@ def test_idempotency_keys_expire_with_their_job(short_lived: Stack, redis_url: s
         timeout=10,
     )
     job = resp.json()["id"]
-    ttls = [store.ttl(KEYS.idempotency("public", key)), store.ttl(KEYS.job(job))]
+    ttls = [store.ttl(KEYS.idempotency("public", "report", key)), store.ttl(KEYS.job(job))]
     assert all(0 < t <= 3 for t in ttls), ttls
 
 
@@ -180,8 +169,8 @@ def test_queued_estimates_come_from_queue_position_and_recent_run_times(
     idle: Stack, redis_url: str
 ) -> None:
     # Given noop jobs recently took 4 s each
-    store = JobStore(connect(redis_db(redis_url, IDLE_DB)), KEYS, 86400)
-    store.record_duration("noop", 4.0)
+    ledger = RunLedger(connect(redis_db(redis_url, IDLE_DB)), KEYS, 86400)
+    ledger.record_duration("report:noop", 4.0)
     # When three jobs wait in the queue
     jobs = [submit(idle.base_url, "noop", {"steps": 1}).json()["id"] for _ in range(3)]
     docs = [requests.get(f"{idle.base_url}/api/reports/{job}/status", timeout=10) for job in jobs]

@@ -7,6 +7,8 @@ import redis
 import requests
 
 from devstack.stack import Stack
+from jobs.celery_config import DEFAULT_QUEUE
+from jobs.store.keys import Keys
 
 pytestmark = pytest.mark.integration
 
@@ -15,11 +17,11 @@ PROBLEM = "application/problem+json"
 
 def job_keys(client: redis.Redis) -> set[str]:
     """Every job record and every queued message."""
-    return set(client.keys("ar:job:*")) | set(client.keys("celery-task-meta-*"))
+    return set(client.keys(Keys().job("*"))) | set(client.keys("celery-task-meta-*"))
 
 
 def queue_length(client: redis.Redis) -> int:
-    return int(client.llen("reports"))
+    return int(client.llen(DEFAULT_QUEUE))
 
 
 @pytest.mark.parametrize(

@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
-from worker.db import make_engine
-from worker.errors import DataUnavailable, TransientError
-from worker.reports import COMPUTATIONS
-from worker.tasks import classify_database_error
+from jobs.failures import DataUnavailable, TransientError
+from kinds.reports.compute import COMPUTATIONS
+from sales.db import make_engine
+from worker.runtime import classify_database_error
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

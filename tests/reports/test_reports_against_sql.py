@@ -16,12 +16,12 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, text
 
-from jobs.catalogue import REPORT_TYPES
+from kinds.reports.catalogue import REPORT_TYPES
+from kinds.reports.compute import COMPUTATIONS
+from sales.db import make_engine
+from sales.schema import metadata
+from sales.schema import sales as sales_table
 from tests import oracle
-from worker.db import make_engine
-from worker.reports import COMPUTATIONS
-from worker.sales.schema import metadata
-from worker.sales.schema import sales as sales_table
 
 DATABASES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 

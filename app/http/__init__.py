@@ -1,0 +1,1 @@
+"""HTTP helpers every view uses: problem details, parsing, auth, OpenAPI, caching headers."""

@@ -1,0 +1,72 @@
+"""The web side's access to jobs: its clients, and reads that settle overdue jobs."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+from flask import Flask, current_app
+
+from jobs.clients import WebClients
+from jobs.deadlines import overdue_problem
+from jobs.kinds import JobKind
+from jobs.settings import Settings
+from jobs.store.record import JobSnapshot
+from sales.db import engine_for
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class KindServices:
+    """What a kind's web half may use (jobs.kinds.KindContext): settings, sales database."""
+
+    settings: Settings
+
+    def engine(self) -> Any:
+        """The sales database's engine (created on first use, one per process)."""
+        return engine_for(self.settings.database_url)
+
+
+class Backend(WebClients):
+    """The web's clients plus the reads every view needs."""
+
+    @cached_property
+    def kind_services(self) -> KindServices:
+        """Handed to kinds' request handlers and renderers."""
+        return KindServices(self.settings)
+
+    def kind_of(self, snap: JobSnapshot) -> JobKind:
+        """The kind of a job that was read."""
+        return self.kinds[snap.record.kind]
+
+    def read(self, job_id: str) -> JobSnapshot | None:
+        """Read a job; one past its deadline is moved to Failed first (see jobs.deadlines)."""
+        snap = self.jobs.read(job_id)
+        return None if snap is None else self.settle(snap)
+
+    def settle(self, snap: JobSnapshot) -> JobSnapshot | None:
+        """Move a job past its deadline to Failed and re-read it; others pass unchanged."""
+        problem = overdue_problem(snap, self.settings, snap.read_at)
+        if problem is None:
+            return snap
+        if self.jobs.fail_overdue(snap.record, problem):
+            log.warning("job %s missed its deadline: %s", snap.record.id, problem["title"])
+        return self.jobs.read(snap.record.id)
+
+
+def init_app(app: Flask) -> None:
+    """Attach the Backend to the app (no connection is made here)."""
+    app.extensions["async_reports"] = Backend.build(app.config["SETTINGS"])
+
+
+def backend() -> Backend:
+    """The Backend of the current app."""
+    return current_app.extensions["async_reports"]
+
+
+def backend_of(app: Flask) -> Backend:
+    """The Backend of `app` (outside a request)."""
+    return app.extensions["async_reports"]

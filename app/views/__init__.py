@@ -1,0 +1,1 @@
+"""The HTTP resources: one blueprint per job kind, plus data, health, ops and metrics."""

@@ -1,0 +1,211 @@
+"""The HTTP protocol of every job kind, written once: one blueprint per kind's collection.
+
+`job_blueprint(kind, settings)` builds /api/<collection> (list, submit),
+/api/<collection>/<id> (cancel or forget), .../status (poll, long poll) and one
+resource per entry of `kind.resources` (download, errors). A JSON kind's body is
+validated by its schema; a streaming kind reads its body itself.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+from uuid import UUID
+
+from flask import Response, current_app, request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from app.http.openapi import IDEMPOTENCY_KEY, IF_NONE_MATCH, PREFER, errors, headers
+from app.http.parsing import JsonBodyParser, incoming
+from app.http.prefer import applied
+from app.http.problems import Problem
+from app.http.responses import not_modified, requested_wait, status_response
+from app.http.schemas import (
+    CatalogueSchema,
+    FormatQuerySchema,
+    list_query_schema,
+    list_schema,
+    status_schema,
+)
+from app.services import submit, waiting
+from app.services.access import check_poll_rate, current_owner, load_job
+from app.services.backend import backend
+from app.services.cancel import cancel_or_forget
+from app.services.listing import list_jobs
+from app.views.metrics import count_submission
+from app.views.resources import add_resource
+from jobs.kinds import JobKind, Submission
+from jobs.settings import Settings
+from jobs.status import build_status, status_url
+
+
+def job_blueprint(kind: JobKind, settings: Settings) -> Blueprint:
+    """The blueprint of one kind's collection, its jobs and their resources."""
+    blp = Blueprint(kind.collection, __name__, url_prefix="/api", description=kind.description)
+    blp.ARGUMENTS_PARSER = JsonBodyParser()
+    schema = kind.request_schema(settings)
+    status_doc = status_schema(kind)
+
+    @blp.before_request
+    def require_media_type() -> None:
+        """A POST body must be of a media type the kind takes (415), checked first."""
+        if request.method != "POST" or request.endpoint != f"{kind.collection}.Collection":
+            return
+        mimetype = request.mimetype
+        if kind.stream_media_types:
+            if mimetype not in kind.stream_media_types:
+                wanted = " or ".join(f"`{t}`" for t in kind.stream_media_types)
+                raise Problem(415, f"Send the request body with `Content-Type:` {wanted}.")
+        elif not (mimetype == "application/json" or mimetype.endswith("+json")):
+            raise Problem(
+                415, "Send the request body as JSON with `Content-Type: application/json`."
+            )
+
+    def accepted(submission: Submission, job_id: str) -> Response:
+        """Submit, then answer 202 (or 200 when `Prefer: wait` saw the job finish)."""
+        snap = submit.submit(
+            kind, submission, current_owner(), job_id, request.headers.get("Idempotency-Key")
+        )
+        count_submission(kind.name, snap.record.type)
+        extra = {"Location": status_url(kind, snap.record.id), "Vary": "Prefer"}
+        with waiting.slot(requested_wait()) as wait:
+            if wait is None:
+                return status_response(build_status(snap, kind), 202, extra)
+            extra["Preference-Applied"] = applied(wait)
+            view = waiting.wait_until_finished(snap, kind, wait)
+        return status_response(view, 200 if view.terminal else 202, extra)
+
+    def post_json(self: Any, body: dict[str, Any]) -> Response:
+        submit.check_idempotency_key(request.headers.get("Idempotency-Key"))
+        return accepted(kind.accept(body, backend().kind_services), str(uuid.uuid4()))
+
+    def post_stream(self: Any) -> Response:
+        submit.check_idempotency_key(request.headers.get("Idempotency-Key"))
+        job_id = str(uuid.uuid4())
+        submission = kind.accept_stream(incoming(request), job_id, backend().kind_services)
+        return accepted(submission, job_id)
+
+    if schema is not None:
+        # An instance: webargs would instantiate a class per request.
+        post_view = blp.arguments(schema)(post_json)
+    else:
+        post_view = blp.doc(requestBody=kind.stream_request_doc())(post_stream)
+    post_view.__doc__ = (
+        f"Submit a {kind.name} job; answers 202 with its status resource in Location."
+    )
+    post_view = blp.response(
+        202,
+        status_doc,
+        headers=headers("Location", "Retry-After", "ETag", "Preference-Applied", "Vary"),
+    )(post_view)
+    post_view = blp.alt_response(
+        200,
+        schema=status_doc,
+        success=True,
+        description="With `Prefer: wait=N`: the job finished within N seconds",
+        headers=headers("Location", "ETag", "Preference-Applied", "Vary"),
+    )(post_view)
+    post_view = blp.doc(parameters=[IDEMPOTENCY_KEY, PREFER])(post_view)
+    # A JSON body's 422 is documented by blp.arguments; a stream's by us.
+    codes = (
+        (400, 401, 409, 413, 415, 503)
+        if schema is not None
+        else (400, 401, 409, 413, 415, 422, 503)
+    )
+    post_view = errors(blp, *codes)(post_view)
+
+    @blp.route(f"/{kind.collection}")
+    class Collection(MethodView):
+        """The caller's jobs of this kind."""
+
+        @blp.arguments(list_query_schema(kind)(), location="query")
+        @blp.response(200, list_schema(kind))
+        @errors(blp, 401, 503)
+        def get(self, query: dict[str, Any]) -> dict[str, Any]:
+            """List your jobs, newest first; filter by status (and type), page with `next`."""
+            page = list_jobs(
+                backend(),
+                kind,
+                current_owner(),
+                query["limit"],
+                after=query["cursor"],
+                status=query["status"],
+                job_type=query.get(kind.type_field) if kind.type_field else None,
+            )
+            return {"items": page.items, "next": page.next}
+
+        post = post_view
+
+    @blp.route(f"/{kind.collection}/<uuid:job_id>")
+    class Job(MethodView):
+        """One job: cancel it while it runs, forget it once finished."""
+
+        @blp.response(202, status_doc, headers=headers("ETag", "Retry-After"))
+        @blp.alt_response(204, success=True, description="The finished job was forgotten")
+        @errors(blp, 401, 404, 410, 503)
+        def delete(self, job_id: UUID) -> Response:
+            """Cancel an unfinished job (202, ends Cancelled), or forget a finished one (204)."""
+            view = cancel_or_forget(load_job(kind, job_id))
+            if view is None:
+                return Response(status=204)
+            return status_response(view, 202)
+
+    @blp.route(f"/{kind.collection}/<uuid:job_id>/status")
+    class Status(MethodView):
+        """The status resource of one job."""
+
+        @blp.response(
+            200, status_doc, headers=headers("ETag", "Retry-After", "Preference-Applied", "Vary")
+        )
+        @blp.alt_response(
+            304,
+            description="Not modified (If-None-Match matched)",
+            headers=headers("ETag", "Retry-After", "Preference-Applied", "Vary"),
+        )
+        @blp.doc(parameters=[PREFER, IF_NONE_MATCH])
+        @errors(blp, 401, 404, 410, 429, 503)
+        def get(self, job_id: UUID) -> Response:
+            """Poll a job; with `Prefer: wait=N`, a long poll that answers on the next change."""
+            snap = load_job(kind, job_id)
+            check_poll_rate(str(job_id))
+            view = build_status(snap, kind)
+            extra = {"Vary": "Prefer"}
+            with waiting.slot(requested_wait()) as wait:
+                if wait is not None:
+                    extra["Preference-Applied"] = applied(wait)
+                    if not view.terminal:
+                        # Wait for a document other than the one the client has
+                        # (If-None-Match), or, without one, other than the one it would get now.
+                        first = view.etag
+                        unchanged = (
+                            not_modified if request.if_none_match else (lambda v: v.etag == first)
+                        )
+                        changed = waiting.wait_for_change(str(job_id), kind, wait, unchanged)
+                        view = build_status(changed or load_job(kind, job_id), kind)
+            if not_modified(view):
+                return status_response(view, 304, extra)
+            return status_response(view, 200, extra)
+
+    for resource in kind.resources:
+        add_resource(blp, kind, resource, FormatQuerySchema)
+    add_catalogue(blp, kind, settings)
+    return blp
+
+
+def add_catalogue(blp: Blueprint, kind: JobKind, settings: Settings) -> None:
+    """`GET /api/<kind>-types` when the kind has a catalogue of job types."""
+    found = kind.catalogue(settings)
+    if found is None:
+        return
+    path, _ = found
+
+    @blp.route(path)
+    class Catalogue(MethodView):
+        """The catalogue of this kind's job types."""
+
+        @blp.response(200, CatalogueSchema)
+        @errors(blp, 401)
+        def get(self) -> dict[str, Any]:
+            """List the types, their parameter schemas and output columns."""
+            return {"items": current_app.extensions["async_reports_catalogues"][kind.name]}

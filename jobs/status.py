@@ -1,0 +1,162 @@
+"""Build a job's status document (and its polling hints) from a JobSnapshot and its kind."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from jobs.kinds import JobKind
+from jobs.problems import CELERY_FAILURES, INTERNAL_ERROR
+from jobs.states import State, state_for
+from jobs.store.record import JobSnapshot, Progress
+
+MIN_RETRY_AFTER, MAX_RETRY_AFTER = 1, 30
+DEFAULT_QUEUED_RETRY_AFTER = 2
+
+
+def iso(ts: float | None) -> str | None:
+    """Epoch seconds -> RFC 3339 UTC with a Z."""
+    if ts is None:
+        return None
+    return (
+        dt.datetime.fromtimestamp(ts, dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    )
+
+
+def job_url(kind: JobKind, job_id: str) -> str:
+    """The job resource (DELETE cancels or forgets it)."""
+    return f"/api/{kind.collection}/{job_id}"
+
+
+def status_url(kind: JobKind, job_id: str) -> str:
+    """The status resource of a job (the Location of a 202)."""
+    return f"/api/{kind.collection}/{job_id}/status"
+
+
+@dataclass(frozen=True)
+class StatusView:
+    """A status document plus what the HTTP layer needs to answer with it."""
+
+    document: dict[str, Any]
+    state: State
+    etag: str
+    retry_after: int | None
+
+    @property
+    def terminal(self) -> bool:
+        """True once the job will not change any more."""
+        return self.state.terminal
+
+
+def job_state(snap: JobSnapshot) -> State:
+    """The contract's state of a job, from Celery's state and the record together."""
+    rec = snap.record
+    state = state_for(snap.celery_state, rec.cancel_requested)
+    if not state.terminal and rec.finished_at is not None and rec.error:
+        # Failed by the deadline check (the worker vanished), or a redelivery of a
+        # failed job wrote STARTED over Celery's FAILURE: the record has the last word.
+        return State.FAILED
+    return state
+
+
+def _progress(snap: JobSnapshot, state: State, unit: str) -> dict[str, Any]:
+    # The record keeps the progress the job reached, finished or not.
+    progress = snap.record.progress or Progress()
+    if state is State.SUCCEEDED:
+        done = progress.total if progress.total is not None else progress.current
+        progress = Progress(done, done, 100)
+    return {
+        "percent": progress.percent,
+        "current": progress.current,
+        "total": progress.total,
+        "unit": unit,
+    }
+
+
+def _estimate(snap: JobSnapshot, state: State, progress: dict[str, Any]) -> float | None:
+    """Seconds left: from progress so far, or from queue position and recent run times."""
+    now, rec, mean = snap.read_at, snap.record, snap.mean_duration
+    if state is State.RUNNING and rec.started_at is not None:
+        elapsed = max(0.0, now - rec.started_at)
+        current, total = progress["current"], progress["total"]
+        if current and total:
+            return elapsed * max(0, total - current) / current
+        if mean is not None:
+            return max(mean - elapsed, 1.0)
+        return None
+    if state is State.QUEUED and mean is not None:
+        ahead = snap.queue_rank or 0
+        slots = max(snap.worker_slots, 1)
+        return (math.floor(ahead / slots) + 1) * mean
+    return None
+
+
+def _failure(snap: JobSnapshot) -> dict[str, Any]:
+    error = snap.record.error
+    if error:
+        return {k: error[k] for k in ("type", "title", "detail") if k in error}
+    result = (snap.celery_meta or {}).get("result")
+    exc_type = result.get("exc_type") if isinstance(result, dict) else None
+    return dict(CELERY_FAILURES.get(exc_type or "", INTERNAL_ERROR))
+
+
+def _finished_at(snap: JobSnapshot) -> float | None:
+    if snap.record.finished_at is not None:
+        return snap.record.finished_at
+    done = (snap.celery_meta or {}).get("date_done")
+    if not done:
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(str(done))
+    except ValueError:
+        return None
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)).timestamp()
+
+
+def retry_after_for(state: State, estimate: float | None) -> int | None:
+    """How long a client should wait before polling again (None once terminal)."""
+    if state.terminal:
+        return None
+    if estimate is None:
+        return DEFAULT_QUEUED_RETRY_AFTER if state is State.QUEUED else MIN_RETRY_AFTER
+    return int(min(MAX_RETRY_AFTER, max(MIN_RETRY_AFTER, math.ceil(estimate / 4))))
+
+
+def build_status(snap: JobSnapshot, kind: JobKind) -> StatusView:
+    """The status document of one job, its ETag and Retry-After."""
+    rec = snap.record
+    state = job_state(snap)
+    progress = _progress(snap, state, kind.progress_unit)
+    doc: dict[str, Any] = {
+        "id": rec.id,
+        "kind": kind.name,
+        **kind.describe(rec),
+        "status": state.status,
+        "state": state,
+        "progress": progress,
+        "createdAt": iso(rec.created_at),
+        "startedAt": iso(rec.started_at),
+        "finishedAt": iso(_finished_at(snap)) if state.terminal else None,
+    }
+    links = {"self": status_url(kind, rec.id)}
+    if not state.terminal:
+        links["cancel"] = job_url(kind, rec.id)
+    if state is State.SUCCEEDED:
+        doc.update(kind.outcome(snap))
+    for resource in kind.resources:
+        if state in resource.states:
+            doc[resource.field] = links[resource.link] = f"{job_url(kind, rec.id)}/{resource.name}"
+    if state is State.FAILED:
+        doc["error"] = _failure(snap)
+    doc["links"] = links
+    # The estimate changes as the clock runs; the ETag covers everything else,
+    # so a client polling with If-None-Match gets 304 until something happens.
+    tag = hashlib.blake2b(json.dumps(doc, sort_keys=True).encode(), digest_size=12).hexdigest()
+    estimate = _estimate(snap, state, progress)
+    if estimate is not None:
+        doc["estimatedTimeRemaining"] = f"{max(1, math.ceil(estimate))} seconds"
+    return StatusView(doc, state, f'W/"{tag}"', retry_after_for(state, estimate))

@@ -1,0 +1,60 @@
+"""Every Redis key name the service uses, built in one place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Celery's Redis result backend names its keys like this (see
+# celery.backends.base.KeyValueStoreBackend.task_keyprefix); a unit test pins it.
+CELERY_META_PREFIX = "celery-task-meta-"
+
+
+@dataclass(frozen=True)
+class Keys:
+    """Key names under one prefix, so deployments (and tests) can share a Redis."""
+
+    prefix: str = "ar"
+
+    def job(self, job_id: str) -> str:
+        """Hash holding one job's record."""
+        return f"{self.prefix}:job:{job_id}"
+
+    def tombstone(self, job_id: str) -> str:
+        """Small marker that outlives a job's record, so expiry answers 410, not 404."""
+        return f"{self.prefix}:gone:{job_id}"
+
+    def queued(self) -> str:
+        """Sorted set of jobs accepted but not yet started, scored by submit time."""
+        return f"{self.prefix}:queued"
+
+    def owner_jobs(self, owner: str, kind: str) -> str:
+        """Sorted set of one client's jobs of one kind, scored by creation time."""
+        return f"{self.prefix}:owner:{owner}:{kind}"
+
+    def durations(self, label: str) -> str:
+        """List of the most recent run times (seconds) of one `kind:type`."""
+        return f"{self.prefix}:durations:{label}"
+
+    def stats(self) -> str:
+        """Hash of `kind:type` -> mean recent run time in seconds."""
+        return f"{self.prefix}:stats:mean-duration"
+
+    def workers(self) -> str:
+        """Hash of worker hostname -> pool size, for queue-time estimates."""
+        return f"{self.prefix}:workers"
+
+    def events(self, job_id: str) -> str:
+        """Pub/sub channel announcing that a job's document changed."""
+        return f"{self.prefix}:events:{job_id}"
+
+    def idempotency(self, owner: str, kind: str, key: str) -> str:
+        """Maps a client's Idempotency-Key on one kind's collection to the job it created."""
+        return f"{self.prefix}:idem:{owner}:{kind}:{key}"
+
+    def poll_gate(self, client: str, job_id: str) -> str:
+        """Short-lived marker of a client's last poll of a job (minimum poll interval)."""
+        return f"{self.prefix}:poll:{client}:{job_id}"
+
+    def celery_meta(self, job_id: str) -> str:
+        """Celery's result-backend key for a task id (our job id is the task id)."""
+        return f"{CELERY_META_PREFIX}{job_id}"

@@ -1,0 +1,8 @@
+-- Record a step of a running job, unless its client cancelled it: one round trip per step.
+-- KEYS: job record.  ARGV: events channel, progress (JSON).
+-- Returns 1 when recorded, 0 when the job is gone, -1 when its cancellation was requested.
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if redis.call('HGET', KEYS[1], 'cancel') == '1' then return -1 end
+redis.call('HSET', KEYS[1], 'progress', ARGV[2])
+redis.call('PUBLISH', ARGV[1], 'changed')
+return 1

@@ -1,0 +1,187 @@
+"""The body of every job's task, whatever its kind: claim the run, compute, record the outcome.
+
+A kind's computation (its `executor`) gets a JobContext: the job's id, the settings, the
+sales database, and `progress()`, which records a step and stops the job when its client
+cancelled it. Everything else (redeliveries, cancellation, retries, time limits, the
+error a client sees) is handled here once for every kind.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis
+from celery import Task
+from celery.exceptions import Ignore, SoftTimeLimitExceeded
+from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError, NoSuchTableError
+
+from jobs.backoff import compute_backoff
+from jobs.clients import WorkerClients
+from jobs.deadlines import run_deadline
+from jobs.errors import StoreUnavailable
+from jobs.failures import (
+    DataUnavailable,
+    JobCancelled,
+    JobError,
+    RepeatedlyLost,
+    TransientError,
+)
+from jobs.kinds import JobKind
+from jobs.problems import INTERNAL_ERROR, TIME_LIMIT
+from jobs.registry import load_executor
+from jobs.settings import Settings
+from jobs.store.record import Progress
+from jobs.store.runs import Claim
+from sales.db import engine_for
+
+log = logging.getLogger(__name__)
+
+SETTINGS = Settings.from_env()
+
+
+@functools.cache
+def clients() -> WorkerClients:
+    """This process's clients (redis-py reconnects by itself after a fork)."""
+    return WorkerClients.build(SETTINGS)
+
+
+@dataclass
+class JobContext:
+    """What a job's computation may use, and how it reports progress."""
+
+    job_id: str
+    settings: Settings
+    started: float = field(default_factory=time.monotonic)
+    last: Progress | None = None
+
+    def engine(self) -> Engine:
+        """The sales database (one engine per process)."""
+        return engine_for(self.settings.database_url)
+
+    def progress(self, current: int, total: int | None, percent: int | None = None) -> None:
+        """Record a step; raises JobCancelled when the client cancelled the job."""
+        if percent is None:
+            percent = int(current * 100 / total) if total else 0
+        self.last = Progress(current, total, max(0, min(100, percent)))
+        try:
+            keep_going = clients().ledger.step(self.job_id, self.last)
+        except (StoreUnavailable, redis.RedisError) as exc:
+            # Progress is a courtesy; a Redis blip must not fail the job.
+            log.warning("job %s: progress not recorded: %s", self.job_id, exc)
+            return
+        if not keep_going:
+            raise JobCancelled(self.job_id)
+
+    def completed(self, total: int) -> None:
+        """The work is done: `total` units of it (written with the outcome)."""
+        self.last = Progress(total, total, 100)
+
+    def final_progress(self) -> Progress:
+        """The progress of a job that completed: all of it."""
+        last = self.last or Progress(0, 0, 100)
+        done = last.total if last.total is not None else last.current
+        return Progress(done, done, 100)
+
+
+def retry_delay(retries: int) -> float:
+    """Backoff before a retry, capped at 60 s and at half the visibility timeout: a
+    worker holds a retry unacknowledged until its countdown ends, and Redis would hand
+    it to a second worker after that."""
+    return compute_backoff(retries, cap=min(60.0, SETTINGS.visibility_timeout / 2))
+
+
+def classify_database_error(exc: DBAPIError | NoSuchTableError) -> JobError:
+    """Tell a missing table (permanent) from a connection problem (worth a retry)."""
+    text = str(getattr(exc, "orig", exc)).lower()
+    if (
+        isinstance(exc, NoSuchTableError)
+        or "no such table" in text
+        or ("relation" in text and "does not exist" in text)
+    ):
+        return DataUnavailable(
+            "The sales database has no `sales` table. Ask the operators to load the sales "
+            "data (see the README: the seed command), then submit the job again."
+        )
+    if isinstance(exc, DBAPIError) and (
+        exc.connection_invalidated or "connect" in text or "could not" in text or "timeout" in text
+    ):
+        return TransientError("The sales database could not be reached.")
+    return JobError("The sales database rejected a query of this job.")
+
+
+def _claim(task: Task, job_id: str) -> None:
+    """Claim the run, or end this delivery (Ignore) when the job must not run."""
+    outcome, attempts = clients().ledger.claim(
+        job_id, task.request.hostname or "worker", run_deadline(SETTINGS)
+    )
+    # A revoke can be lost (it lives in the workers' memory); the flag, which the
+    # claim checks in the same round trip, cannot.
+    if outcome is Claim.CANCELLED:
+        raise JobCancelled(job_id)
+    if outcome is not Claim.RUN:
+        # A redelivery of a job that already ended, or of one whose record is gone:
+        # running it again would duplicate (or resurrect) it. Ack it and move on.
+        log.warning("job %s is %s; dropping this delivery", job_id, outcome)
+        if outcome is Claim.MISSING:  # expired unrun: end it for the monitor and Flower
+            task.send_event("task-revoked", terminated=False, expired=True)
+        raise Ignore()
+    deliveries = attempts - task.request.retries
+    if deliveries > SETTINGS.task_max_deliveries:
+        raise RepeatedlyLost(
+            f"The job was started {deliveries - 1} times and the worker running it "
+            "stopped each time (it may need more memory than a worker has). It will "
+            "not be tried again; ask for less work or tell the operators."
+        )
+
+
+def run_job(
+    task: Task, kind: JobKind, job_type: str, job_id: str, parameters: dict[str, Any]
+) -> Any:
+    """The body of every job's task."""
+    ledger = clients().ledger
+    label = f"{kind.name}:{job_type}"
+    ctx = JobContext(job_id, SETTINGS)
+    try:
+        _claim(task, job_id)
+        try:
+            result = load_executor(kind)(ctx, job_type, parameters)
+        except (DBAPIError, NoSuchTableError) as exc:
+            raise classify_database_error(exc) from exc
+    except Ignore:
+        raise
+    except JobCancelled:
+        log.info("job %s cancelled by its client", job_id)
+        ledger.finish(job_id, label, None)
+        task.backend.mark_as_revoked(job_id, "cancelled by the client", request=task.request)
+        # Ignore sends no event: tell the monitor (and Flower) the job ended revoked.
+        task.send_event("task-revoked", terminated=False, expired=False)
+        # Ignore: Celery acks the message and keeps the REVOKED state stored above.
+        raise Ignore() from None
+    except TransientError as exc:
+        if task.request.retries < SETTINGS.task_max_retries:
+            log.warning("job %s: %s; retrying", job_id, exc)
+            raise task.retry(exc=exc, countdown=retry_delay(task.request.retries)) from exc
+        ledger.finish(job_id, label, None, exc.problem())
+        raise
+    except JobError as exc:
+        ledger.finish(job_id, label, None, exc.problem())
+        raise
+    except SoftTimeLimitExceeded:
+        limit = SETTINGS.task_soft_time_limit
+        detail = (
+            f"The job did not finish within {limit} seconds and was stopped. Ask for less "
+            "work (a smaller range or file), or ask the operators to raise TASK_SOFT_TIME_LIMIT."
+        )
+        ledger.finish(job_id, label, None, {**TIME_LIMIT, "detail": detail})
+        raise
+    except Exception:
+        log.exception("job %s failed with an internal error", job_id)
+        ledger.finish(job_id, label, None, INTERNAL_ERROR)
+        raise
+    ledger.finish(job_id, label, time.monotonic() - ctx.started, progress=ctx.final_progress())
+    return result

@@ -1,1 +1,0 @@
-"""The sales database: its schema and a deterministic sample data set."""
