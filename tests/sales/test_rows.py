@@ -96,9 +96,8 @@ def test_timestamps_are_iso_8601_and_stored_in_utc(given: str, expected: str) ->
         ("2023-05-01 24:00:00", "hour must be in 0..23"),
         ("2023-05-01 14:03:00 ", "is not an ISO-8601 timestamp"),
         ("yesterday", "needs a date and a time of day"),
-        ("\u0662\u0660\u0662\u0663-05-01 14:03:00", "ASCII digits")(  # Arabic-Indic 2023,
-            "0001-01-01T00:30:00+01:00", "out of range once converted to UTC"
-        ),
+        ("\u0662\u0660\u0662\u0663-05-01 14:03:00", "ASCII digits"),  # Arabic-Indic 2023
+        ("0001-01-01T00:30:00+01:00", "out of range once converted to UTC"),
         ("9999-12-31T23:30:00-01:00", "out of range once converted to UTC"),
         ("2023-05-01 14:03:00\ufffd", "not valid UTF-8"),
     ],
@@ -153,12 +152,12 @@ def test_whole_numbers_at_their_bounds(column: str, given: str, expected: int) -
         ("customer_id", " 5", "digits 0-9 only"),
         ("customer_id", "1_000", "digits 0-9 only"),
         ("customer_id", "4.0", "digits 0-9 only"),
-        ("customer_id", "\u0664\u0662", "digits 0-9 only")(  # Arabic-Indic 42,
-            "customer_id", "\uff14\uff12", "digits 0-9 only"
-        )("quantity", "0", "from 1 to 1000000"),  # full-width 42,
+        ("customer_id", "\u0664\u0662", "digits 0-9 only"),  # Arabic-Indic 42
+        ("customer_id", "\uff14\uff12", "digits 0-9 only"),  # full-width 42
+        ("quantity", "0", "from 1 to 1000000"),
         ("quantity", "1000001", "from 1 to 1000000"),
         ("quantity", "1e3", "digits 0-9 only"),
-        ("quantity", "²", "digits 0-9 only"),
+        ("quantity", "\u00b2", "digits 0-9 only"),  # superscript two,
     ],
 )
 def test_bad_whole_numbers(column: str, given: str, says: str) -> None:
@@ -201,7 +200,8 @@ def test_prices_from_0_with_at_most_two_decimals(given: str, expected: float) ->
         ("1.2.3", "a decimal number"),
         (".", "a decimal number"),
         ("$5", "a decimal number"),
-        ("\u0661\u0662.\u0665", "a decimal number")(" 5", "a decimal number"),  # Arabic-Indic 12.5,
+        ("\u0661\u0662.\u0665", "a decimal number"),  # Arabic-Indic 12.5
+        (" 5", "a decimal number"),
     ],
 )
 def test_bad_prices(given: str, says: str) -> None:
