@@ -157,7 +157,7 @@ def test_whole_numbers_at_their_bounds(column: str, given: str, expected: int) -
         ("quantity", "0", "from 1 to 1000000"),
         ("quantity", "1000001", "from 1 to 1000000"),
         ("quantity", "1e3", "digits 0-9 only"),
-        ("quantity", "\u00b2", "digits 0-9 only"),  # superscript two,
+        ("quantity", "\u00b2", "digits 0-9 only"),  # superscript two
     ],
 )
 def test_bad_whole_numbers(column: str, given: str, says: str) -> None:
