@@ -37,6 +37,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from app.services import backend, waiting
     from app.views import metrics
     from app.views.dashboard import page as dashboard_page
+    from app.views.data import bp as data_blp
     from app.views.health import bp as health_blp
     from app.views.jobs import job_blueprint
     from app.views.ops import blp as ops_blp
@@ -58,6 +59,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     kinds = backend.backend_of(app).kinds
     for kind in kinds.values():
         api.register_blueprint(job_blueprint(kind, settings))
+    api.register_blueprint(data_blp)
     api.register_blueprint(health_blp)
     api.register_blueprint(ops_blp)
     app.register_blueprint(dashboard_page)

@@ -330,10 +330,9 @@ class Run:
     # -- SQL -------------------------------------------------------------------
     def sql(self) -> None:
         """yearly-sales as a job vs the equivalent single SQL query run directly."""
+        from bench.sql import run_direct
         from sales.db import make_engine
         from sales.seed import row_count, seed
-
-        from bench.sql import run_direct
 
         a = self.args
         base = self.web("web", bare=False)

@@ -16,11 +16,11 @@ from pathlib import Path
 import psutil
 import redis
 import requests
-from jobs.store.keys import CELERY_META_PREFIX
 
 from devstack.debian import ensure_command
 from devstack.procfile import read_procfile
 from devstack.stack import Stack
+from jobs.store.keys import CELERY_META_PREFIX
 
 WRK_SCRIPT = Path(__file__).parent / "wrk" / "request.lua"
 OURS_APP, BARE_APP = '"app:create_app()"', '"bench.bare_app:create_app()"'

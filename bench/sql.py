@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 from sqlalchemy import Engine, func, select
+
 from kinds.reports.compute.sql import between_days, orders, revenue_cents, units
 from sales.schema import sales
 

@@ -17,11 +17,11 @@ from pathlib import Path
 
 import psutil
 import requests
-from sales.db import make_engine
-from sales.seed import seed
 
 from devstack import redis_server
 from devstack.stack import Stack, free_port
+from sales.db import make_engine
+from sales.seed import seed
 
 PARAMETERS = {"noop": {"steps": 3}, "yearly-sales": {"year": 2023}}
 

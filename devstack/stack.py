@@ -92,7 +92,9 @@ class Stack:
     def _check_alive(self) -> None:
         for label, proc in self.processes.items():
             if proc.poll() is not None:
-                raise RuntimeError(f"{label} exited ({proc.returncode}):\n{self.log(label)[-3000:]}")
+                raise RuntimeError(
+                    f"{label} exited ({proc.returncode}):\n{self.log(label)[-3000:]}"
+                )
 
     def wait_ready(self, timeout: float = 60.0, workers: int = 1) -> None:
         """Wait until /readyz reports the web up and `workers` workers answering."""

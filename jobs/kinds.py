@@ -122,6 +122,10 @@ class JobKind(ABC):
         """The schema a JSON request body is validated with (and documented by)."""
         return None
 
+    def max_stream_bytes(self, settings: Settings) -> int:
+        """The largest streamed request body this kind accepts (413 beyond it)."""
+        return 0
+
     def stream_request_doc(self) -> dict[str, Any]:
         """The OpenAPI requestBody of a streaming kind."""
         return {}

@@ -21,6 +21,9 @@ class Kinds(Mapping[str, JobKind]):
             for k in self._by_name.values()
             for job_type, task in k.task_names().items()
         }
+        for kind in self._by_name.values():
+            if not kind.stream_media_types and type(kind).request_schema is JobKind.request_schema:
+                raise SystemExit(f"job kind {kind.name!r} declares no request schema nor stream")
         if len(self.by_collection) != len(self._by_name):
             raise SystemExit("two job kinds declare the same collection")
 

@@ -14,7 +14,7 @@ from jobs.env import load, var
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 DEFAULT_DATABASE_URL = f"sqlite:///{PROJECT_ROOT / 'var' / 'sales.db'}"
-DEFAULT_KINDS = "kinds.reports"
+DEFAULT_KINDS = "kinds.reports,kinds.imports"
 
 
 def normalise_database_url(url: str) -> str:

@@ -1,4 +1,4 @@
-"""The sales database engine, created once per worker process (after the fork)."""
+"""The sales database engine, created once per process (after the fork)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,10 @@ _engines: dict[tuple[int, str], Engine] = {}
 
 
 def make_engine(url: str) -> Engine:
-    """An engine with settings that suit short aggregation queries."""
+    """An engine with settings that suit short aggregation queries and bulk imports."""
     if url.startswith("sqlite"):
+        # Writers queue behind the one SQLite write lock: the web's upload commits may
+        # wait for an import's final transaction (seconds), never fail at once.
         engine = create_engine(url, connect_args={"timeout": 30})
 
         @event.listens_for(engine, "connect")

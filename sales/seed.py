@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import itertools
 import random
 import sys
 import time
@@ -18,10 +17,12 @@ from collections.abc import Iterator
 from decimal import Decimal
 
 from sqlalchemy import Engine, func, inspect, select
+from sqlalchemy.schema import CreateTable
 
-from jobs.settings import Settings
+from jobs.settings import Settings, normalise_database_url
+from sales.bulk import write_rows
 from sales.db import make_engine
-from sales.schema import metadata, sales
+from sales.schema import SALES_COLUMNS, bump_version, ensure_tables, sales, stored_timestamp
 
 FIRST_DAY = dt.date(2020, 1, 1)
 LAST_DAY = dt.date(2025, 12, 31)
@@ -95,7 +96,7 @@ CATALOGUE: dict[str, list[tuple[str, float]]] = {
 DISCOUNTS = (0.0, 0.0, 0.0, 0.0, 0.05, 0.10, 0.20)
 QUANTITIES, QUANTITY_WEIGHTS = (1, 2, 3, 4, 5, 6), (50, 22, 12, 8, 5, 3)
 CUSTOMERS = 50_000
-COLUMNS = ("sold_at", "region", "product", "category", "customer_id", "quantity", "unit_price")
+COLUMNS = SALES_COLUMNS
 
 
 def _day_weights() -> tuple[list[dt.date], list[float]]:
@@ -147,38 +148,11 @@ def generate(rows: int, seed: int = 2023) -> Iterator[tuple[object, ...]]:
             )
 
 
-def _sqlite_row(row: tuple[object, ...], fmt: str) -> tuple[object, ...]:
-    sold_at, price = row[0], row[6]
-    assert isinstance(sold_at, dt.datetime) and isinstance(price, Decimal)
-    return (sold_at.strftime(fmt), *row[1:6], float(price))
-
-
-def _insert_sqlite(engine: Engine, rows: Iterator[tuple[object, ...]]) -> None:
-    # SQLAlchemy's SQLite DateTime storage format, so its bound parameters compare right.
-    fmt = "%Y-%m-%d %H:%M:%S.%f"
-    raw = engine.raw_connection()
-    try:
-        cur = raw.cursor()
-        columns = ", ".join(COLUMNS)
-        sql = f"INSERT INTO sales ({columns}) VALUES (?, ?, ?, ?, ?, ?, ?)"  # noqa: S608
-        converted = (_sqlite_row(r, fmt) for r in rows)
-        while batch := list(itertools.islice(converted, 100_000)):
-            cur.executemany(sql, batch)
-        raw.commit()
-    finally:
-        raw.close()
-
-
-def _insert_postgres(engine: Engine, rows: Iterator[tuple[object, ...]]) -> None:
-    raw = engine.raw_connection()
-    try:
-        cur = raw.cursor()
-        with cur.copy(f"COPY sales ({', '.join(COLUMNS)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-        raw.commit()
-    finally:
-        raw.close()
+def _stored(rows: Iterator[tuple[object, ...]]) -> Iterator[tuple[object, ...]]:
+    # The bulk writer's value types; float(price) is what SQLite has always stored.
+    for sold_at, region, product, category, customer, quantity, price in rows:
+        assert isinstance(sold_at, dt.datetime) and isinstance(price, Decimal)
+        yield stored_timestamp(sold_at), region, product, category, customer, quantity, float(price)
 
 
 def row_count(engine: Engine) -> int | None:
@@ -190,20 +164,12 @@ def row_count(engine: Engine) -> int | None:
 
 
 def seed(engine: Engine, rows: int, seed: int = 2023) -> None:
-    """(Re)create the sales table and fill it with `rows` rows."""
-    metadata.drop_all(engine)
-    sales_indexes = list(sales.indexes)
-    sales.indexes.clear()  # build indexes after the bulk load: much faster
-    try:
-        metadata.create_all(engine)
-    finally:
-        sales.indexes.update(sales_indexes)
-    data = generate(rows, seed)
-    if engine.dialect.name == "postgresql":
-        _insert_postgres(engine, data)
-    else:
-        _insert_sqlite(engine, data)
-    for index in sales_indexes:
+    """(Re)create the sales table, fill it with `rows` rows, and create the import tables."""
+    sales.drop(engine, checkfirst=True)
+    with engine.begin() as conn:
+        conn.execute(CreateTable(sales))  # indexes after the bulk load: much faster
+        write_rows(conn, sales, COLUMNS, _stored(generate(rows, seed)))
+    for index in sales.indexes:
         index.create(engine)
     if engine.dialect.name == "postgresql":
         # VACUUM sets the visibility map of the freshly loaded table, so the covering
@@ -214,6 +180,9 @@ def seed(engine: Engine, rows: int, seed: int = 2023) -> None:
     else:
         with engine.begin() as conn:
             conn.exec_driver_sql("ANALYZE")
+    ensure_tables(engine)
+    with engine.begin() as conn:
+        bump_version(conn)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -228,13 +197,14 @@ def main(argv: list[str] | None = None) -> int:
         "--if-empty", action="store_true", help="do nothing when the table already has rows"
     )
     args = parser.parse_args(argv)
-    url = args.database_url or Settings.from_env().database_url
+    url = normalise_database_url(args.database_url or Settings.from_env().database_url)
     if url.startswith("sqlite:///"):
         from pathlib import Path
 
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     engine = make_engine(url)
     if args.if_empty and (row_count(engine) or 0) > 0:
+        ensure_tables(engine)  # a database from before imports existed gets their tables
         print(f"sales already has {row_count(engine)} rows; not seeding", file=sys.stderr)
         return 0
     started = time.perf_counter()

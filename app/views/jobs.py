@@ -54,6 +54,9 @@ def job_blueprint(kind: JobKind, settings: Settings) -> Blueprint:
             return
         mimetype = request.mimetype
         if kind.stream_media_types:
+            # A streamed body may be as large as the kind accepts (it checks the
+            # decompressed size itself); MAX_REQUEST_BYTES is for JSON bodies.
+            request.max_content_length = kind.max_stream_bytes(settings)
             if mimetype not in kind.stream_media_types:
                 wanted = " or ".join(f"`{t}`" for t in kind.stream_media_types)
                 raise Problem(415, f"Send the request body with `Content-Type:` {wanted}.")

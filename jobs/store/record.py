@@ -91,8 +91,9 @@ class JobRecord:
 
         return cls(
             id=h["id"],
-            kind=h.get("kind", ""),
-            type=h.get("type", ""),
+            # Records written before job kinds were all reports, typed by `reportType`.
+            kind=h.get("kind") or "report",
+            type=h.get("type") or h.get("reportType", ""),
             parameters=json.loads(h.get("parameters") or "{}"),
             owner=h.get("owner", ""),
             created_at=float(h["createdAt"]),

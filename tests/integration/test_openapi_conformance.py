@@ -101,6 +101,12 @@ def test_the_document_covers_every_route(fuzz_stack: Stack) -> None:
         ("GET", "/api/reports/{job_id}/status"),
         ("GET", "/api/reports/{job_id}/download"),
         ("GET", "/api/report-types"),
+        ("GET", "/api/imports"),
+        ("POST", "/api/imports"),
+        ("DELETE", "/api/imports/{job_id}"),
+        ("GET", "/api/imports/{job_id}/status"),
+        ("GET", "/api/imports/{job_id}/errors"),
+        ("GET", "/api/data"),
         ("GET", "/healthz"),
         ("GET", "/readyz"),
     }

@@ -82,9 +82,7 @@ def test_two_workers_backlog_durations_and_failures(ops_stack: OpsStack) -> None
     while rows is None:
         assert time.monotonic() < deadline, (depths_api, depths_metrics)
         depths_api.append(ops.ops("/queues").json()["items"][0]["depth"])
-        depths_metrics.append(
-            metrics(ops.base_url)[QUEUE_DEPTH]
-        )
+        depths_metrics.append(metrics(ops.base_url)[QUEUE_DEPTH])
         rows = finished_jobs(ops, set(ids))
         time.sleep(0.2)
     # Two slots take two jobs; the other eight wait at least until the first of those ends.

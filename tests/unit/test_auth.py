@@ -8,8 +8,8 @@ import pytest
 from flask import Flask
 
 from app import create_app
-from app.auth import require_admin
 from app.config import parse_keys
+from app.http.auth import require_admin
 
 
 def make_app(api_keys: str, admin_keys: str = "") -> Flask:

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
 
-from app.status import build_status
+from app.services.backend import Backend
 from jobs.deadlines import overdue_problem, redelivery_bound, run_deadline
 from jobs.problems import NOT_STARTED, WORKER_LOST
 from jobs.settings import Settings
-from jobs.store import JobRecord, JobSnapshot
+from jobs.states import State
+from jobs.status import build_status
+from jobs.store import JobSnapshot
+from jobs.store.runs import RunLedger
+from kinds.reports import KIND as REPORTS
+from tests.unit.support import Submit, record, snapshot
 
 SETTINGS = Settings(
     task_soft_time_limit=50,
@@ -21,24 +27,23 @@ SETTINGS = Settings(
 CREATED = 1_800_000_000.0
 
 
-def snapshot(
+def job(
     meta: dict[str, Any] | None = None,
     deadline: float | None = None,
     finished: float | None = None,
     error: dict[str, Any] | None = None,
 ) -> JobSnapshot:
-    record = JobRecord(
-        id="job-1",
-        report_type="noop",
+    rec = record(
+        type="noop",
         parameters={},
         owner="public",
-        created_at=CREATED,
+        created=CREATED,
         started_at=None if deadline is None else CREATED + 1,
         finished_at=finished,
         error=error,
         deadline=deadline,
     )
-    return JobSnapshot(record, meta, None, None, 1, read_at=CREATED)
+    return snapshot(rec, meta, slots=1, now=CREATED)
 
 
 def test_visibility_timeout_defaults_to_a_minute_over_the_hard_limit() -> None:
@@ -71,7 +76,7 @@ def test_a_run_must_end_or_restart_within_visibility_plus_scan_plus_slack() -> N
 
 
 def test_a_running_job_is_overdue_only_after_its_deadline() -> None:
-    running = snapshot({"status": "PROGRESS", "result": {}}, deadline=CREATED + 100)
+    running = job({"status": "STARTED"}, deadline=CREATED + 100)
     assert overdue_problem(running, SETTINGS, now=CREATED + 100) is None
     problem = overdue_problem(running, SETTINGS, now=CREATED + 101)
     assert problem is not None and problem["type"] == WORKER_LOST["type"]
@@ -79,7 +84,7 @@ def test_a_running_job_is_overdue_only_after_its_deadline() -> None:
 
 
 def test_a_queued_job_is_overdue_after_the_queue_timeout() -> None:
-    queued = snapshot()
+    queued = job()
     assert overdue_problem(queued, SETTINGS, now=CREATED + 300) is None
     problem = overdue_problem(queued, SETTINGS, now=CREATED + 301)
     assert problem is not None and problem["type"] == NOT_STARTED["type"]
@@ -88,19 +93,43 @@ def test_a_queued_job_is_overdue_after_the_queue_timeout() -> None:
 
 def test_finished_jobs_are_never_overdue() -> None:
     late = CREATED + 10_000
-    assert overdue_problem(snapshot({"status": "SUCCESS"}, CREATED + 1), SETTINGS, late) is None
-    assert overdue_problem(snapshot({"status": "FAILURE"}), SETTINGS, late) is None
-    assert (
-        overdue_problem(snapshot(None, CREATED + 1, finished=CREATED + 2), SETTINGS, late) is None
-    )
+    assert overdue_problem(job({"status": "SUCCESS"}, CREATED + 1), SETTINGS, late) is None
+    assert overdue_problem(job({"status": "FAILURE"}), SETTINGS, late) is None
+    assert overdue_problem(job(None, CREATED + 1, finished=CREATED + 2), SETTINGS, late) is None
 
 
 def test_a_record_failed_by_the_deadline_shows_failed_whatever_celery_last_said() -> None:
     # Given a job Celery last saw STARTED (its worker vanished), failed by the deadline
     error = {**WORKER_LOST, "detail": "stopped"}
-    snap = snapshot({"status": "STARTED"}, CREATED + 1, finished=CREATED + 200, error=error)
-    view = build_status(snap)
+    snap = job({"status": "STARTED"}, CREATED + 1, finished=CREATED + 200, error=error)
+    view = build_status(snap, REPORTS)
     # Then it is Failed with that error, terminal, with no cancel link
-    assert view.state == "failed" and view.document["status"] == "Failed"
+    assert view.state is State.FAILED and view.document["status"] == "Failed"
     assert view.document["error"]["type"] == WORKER_LOST["type"]
     assert view.retry_after is None and "cancel" not in view.document["links"]
+
+
+def test_reading_an_overdue_job_fails_it_in_the_store_for_every_reader(
+    backend: Backend, ledger: RunLedger, submit: Submit
+) -> None:
+    # Given a running job whose deadline passed (its worker vanished)
+    submit(created=time.time())
+    ledger.claim("job-1", "w1@host", deadline=time.time() - 1)
+    # When the web reads it
+    snap = backend.read("job-1")
+    # Then it reads as Failed with worker-lost
+    assert snap is not None and snap.record.finished_at is not None
+    assert snap.record.error is not None and snap.record.error["type"] == WORKER_LOST["type"]
+    assert build_status(snap, REPORTS).state is State.FAILED
+    # And the record itself changed: every later reader sees the same failure
+    again = backend.jobs.read("job-1")
+    assert again is not None and again.record.error == snap.record.error
+
+
+def test_reading_a_job_within_its_bounds_changes_nothing(
+    backend: Backend, ledger: RunLedger, submit: Submit
+) -> None:
+    submit(created=time.time())
+    ledger.claim("job-1", "w1@host", deadline=time.time() + 600)
+    snap = backend.read("job-1")
+    assert snap is not None and snap.record.finished_at is None and snap.record.error is None

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 import yaml
 
+from app.config import WebSettings
 from devstack.procfile import read_procfile
+from jobs.env import variables
 from jobs.settings import PROJECT_ROOT, Settings
+from monitor.settings import MonitorSettings
 
 INFRA = {"redis", "postgres", "seed"}
 VAR = re.compile(r"\$\{([A-Z][A-Z0-9_]*)")
@@ -34,7 +36,7 @@ def test_compose_runs_the_procfile_processes_with_the_same_commands(compose: dic
     for name, command in procfile.items():
         assert shell_command(services[name]) == command, name
     # The seed job runs the same module ./dev serve runs
-    assert "worker.sales.seed --if-empty" in shell_command(services["seed"])
+    assert "python -m sales.seed --if-empty" in shell_command(services["seed"])
     assert services["seed"]["restart"] == "no" and services["seed"]["profiles"] == ["seed"]
 
 
@@ -42,7 +44,7 @@ def test_every_process_runs_from_one_image(compose: dict) -> None:
     app = [compose["services"][n] for n in ("web", "worker", "monitor", "flower", "seed")]
     assert {(s["build"], s["image"]) for s in app} == {(".", "async-reports:latest")}
     dockerfile = (PROJECT_ROOT / "Dockerfile").read_text()
-    for package in ("app", "jobs", "worker", "monitor"):
+    for package in ("app", "jobs", "kinds", "worker", "monitor", "sales"):
         assert f"COPY {package} ./{package}" in dockerfile
     assert "COPY Procfile gunicorn.conf.py" in dockerfile
 
@@ -89,16 +91,23 @@ def test_every_variable_is_documented_in_the_readme(compose: dict) -> None:
     for service in compose["services"].values():
         env = service.get("environment") or {}
         used |= {k for k in env if not k.startswith("POSTGRES_")}
-    for path in ("gunicorn.conf.py", "monitor/settings.py", "worker/liveness.py", "jobs/logs.py"):
+    # Every setting of every process, read by jobs.env
+    for settings in (Settings, WebSettings, MonitorSettings):
+        used |= set(variables(settings))
+    # And the few variables read directly from the environment
+    for path in ("gunicorn.conf.py", "app/views/metrics.py", "jobs/logs.py"):
         text = (PROJECT_ROOT / path).read_text()
-        used |= set(
-            re.findall(r"""(?:environ|env)(?:\.get)?\(\s*["']([A-Z][A-Z0-9_]*)["']""", text)
-        )
-        used |= set(re.findall(r"""env_\w+\(\s*["']([A-Z][A-Z0-9_]*)["']""", text))
+        used |= set(re.findall(r"""environ(?:\.get\(|\[)\s*["']([A-Z][A-Z0-9_]*)["']""", text))
     used -= {"POSTGRES_PASSWORD"}  # the optional database container's own
     missing = sorted(used - documented)
     assert not missing, f"variables used but not in the README's tables: {missing}"
-    assert {"MONITOR_DATABASE_URL", "PROMETHEUS_MULTIPROC_DIR", "WORKER_HEARTBEAT_FILE"} <= used
+    assert {
+        "MONITOR_DATABASE_URL",
+        "PROMETHEUS_MULTIPROC_DIR",
+        "WORKER_HEARTBEAT_FILE",
+        "JOB_KINDS",
+        "PORT",
+    } <= used
 
 
 def test_operating_section_exists() -> None:
@@ -108,4 +117,3 @@ def test_operating_section_exists() -> None:
         assert f"### {topic}" in section, topic
     assert (PROJECT_ROOT / "docs" / "ops-dashboard.png").exists()
     assert "docs/ops-dashboard.png" in section
-    _ = Path

@@ -1,4 +1,7 @@
-"""Pure pieces of the protocol: Prefer, cursors, Bearer keys, the state table with cancels."""
+"""Pure pieces of the HTTP protocol: Prefer, cursors, Bearer keys.
+
+(The state table with cancellations is tested with the states, in test_states.py.)
+"""
 
 from __future__ import annotations
 
@@ -8,11 +11,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app import cursor
-from app.auth import bearer_token, client_for
 from app.config import parse_keys
-from app.prefer import applied, parse_wait
-from jobs.states import CANCELLED, QUEUED, RUNNING, SUCCEEDED, state_for
+from app.http import cursor
+from app.http.auth import bearer_token, client_for
+from app.http.prefer import applied, parse_wait
 
 
 @pytest.mark.parametrize(
@@ -96,20 +98,9 @@ def test_keys_map_to_client_names() -> None:
     assert client_for("k3", keys) is None and client_for(None, keys) is None
 
 
-@pytest.mark.parametrize(
-    ("celery_state", "cancel", "state"),
-    [
-        (None, False, QUEUED),
-        (None, True, CANCELLED),  # a queued job never starts once cancelled
-        ("RECEIVED", True, CANCELLED),
-        ("STARTED", True, RUNNING),  # a running one stops at its next checkpoint
-        ("PROGRESS", True, RUNNING),
-        ("REVOKED", True, CANCELLED),
-        ("SUCCESS", True, SUCCEEDED),  # finished before the cancel arrived
-        ("REVOKED", False, CANCELLED),
-    ],
-)
-def test_state_mapping_with_cancellation(
-    celery_state: str | None, cancel: bool, state: str
-) -> None:
-    assert state_for(celery_state, cancel) == state
+def test_bare_keys_get_a_stable_client_name_of_their_own() -> None:
+    keys = parse_keys("k-one,k-two")
+    assert set(keys) == {"k-one", "k-two"}
+    assert len(set(keys.values())) == 2
+    assert all(name.startswith("client-") for name in keys.values())
+    assert parse_keys("k-one") == {"k-one": keys["k-one"]}  # the same name every time

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from worker.db import make_engine
-from worker.sales.seed import generate, seed
+from sales.db import make_engine
+from sales.seed import generate, seed
 
 ROWS = 20_000
 

@@ -1,0 +1,52 @@
+"""The one bulk write path (seed and imports): rows into a table by the dialect's fastest means."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import Connection, Table
+
+# Values are what both drivers take as they are: str (timestamps as
+# schema.stored_timestamp text), int, float (money: at most two decimals, so its repr is
+# the decimal itself) or None.
+Row = Sequence[object]
+SQLITE_BATCH = 50_000
+
+
+def write_rows(conn: Connection, table: Table, columns: Sequence[str], rows: Iterable[Row]) -> int:
+    """Write `rows` into `table` inside conn's current transaction; returns how many."""
+    quote = conn.dialect.identifier_preparer.quote
+    names = ", ".join(quote(c) for c in columns)
+    target = quote(table.name)
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    if conn.dialect.name == "postgresql":
+        return _copy(raw, f"COPY {target} ({names}) FROM STDIN", rows)
+    marks = ", ".join("?" * len(columns))
+    return _executemany(raw, f"INSERT INTO {target} ({names}) VALUES ({marks})", rows)  # noqa: S608
+
+
+def _copy(raw: object, sql: str, rows: Iterable[Row]) -> int:
+    # COPY's text format: the server parses each value as its column's type, which
+    # is why str/int/float is all the caller needs to send.
+    count = 0
+    with raw.cursor() as cur, cur.copy(sql) as copy:  # type: ignore[attr-defined]
+        write = copy.write_row
+        for count, row in enumerate(rows, 1):  # noqa: B007
+            write(row)
+    return count
+
+
+def _executemany(raw: object, sql: str, rows: Iterable[Row]) -> int:
+    # Large batches: the statement is prepared once per batch and every row is bound in C.
+    count = 0
+    cur = raw.cursor()  # type: ignore[attr-defined]
+    try:
+        source = iter(rows)
+        while batch := list(itertools.islice(source, SQLITE_BATCH)):
+            cur.executemany(sql, batch)
+            count += len(batch)
+    finally:
+        cur.close()
+    return count

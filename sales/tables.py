@@ -1,0 +1,23 @@
+"""The import tables and the data version, created once per process and database before use."""
+
+from __future__ import annotations
+
+import threading
+
+from sqlalchemy import Engine
+
+from sales.schema import ensure_tables
+
+_lock = threading.Lock()
+_ready: set[str] = set()
+
+
+def ready(engine: Engine) -> Engine:
+    """`engine`, its import tables created if this process has not yet made sure of them."""
+    key = engine.url.render_as_string(hide_password=False)
+    if key not in _ready:
+        with _lock:
+            if key not in _ready:
+                ensure_tables(engine)
+                _ready.add(key)
+    return engine

@@ -1,0 +1,1 @@
+"""Job kinds that exist only in tests: proof that a kind is one module."""

@@ -1,0 +1,89 @@
+"""Builders and spies the unit tests share (their fixtures are in conftest.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from redis.client import PubSub
+
+from jobs.store import JobRecord, JobSnapshot, Progress
+
+RETENTION, TOMBSTONE = 3600, 7200
+KEY_PREFIX = "test"
+
+# What the `submit` and `subscribe` fixtures return.
+Submit = Callable[..., JobRecord]
+Subscribe = Callable[[str], PubSub]
+
+
+def record(
+    job_id: str = "job-1",
+    *,
+    kind: str = "report",
+    type: str = "yearly-sales",
+    parameters: dict[str, Any] | None = None,
+    owner: str = "alice",
+    created: float = 1000.0,
+    **fields: Any,
+) -> JobRecord:
+    """A job record as the web creates it (any other field may be given by name)."""
+    return JobRecord(
+        id=job_id,
+        kind=kind,
+        type=type,
+        parameters={"year": "2023"} if parameters is None else parameters,
+        owner=owner,
+        created_at=created,
+        **fields,
+    )
+
+
+def snapshot(
+    rec: JobRecord,
+    meta: dict[str, Any] | None = None,
+    *,
+    mean: float | None = None,
+    rank: int | None = None,
+    slots: int = 0,
+    now: float,
+) -> JobSnapshot:
+    """A job as JobStore.read() returns it, read at `now`."""
+    return JobSnapshot(rec, meta, rank, mean, slots, read_at=now)
+
+
+def progress(current: int, total: int | None) -> Progress:
+    """A step as a kind's computation reports it (percent derived from the counts)."""
+    return Progress(current, total, current * 100 // total if total else 0)
+
+
+def command_name(packed: Any) -> str:
+    """The name of a command as redis-py packs it for the socket (RESP array)."""
+    raw = b"".join(packed) if isinstance(packed, list | tuple) else bytes(packed)
+    # *<n>\r\n$<len>\r\n<NAME>\r\n...
+    return raw.split(b"\r\n")[2].decode().upper()
+
+
+class CommandSpy:
+    """Records every write of a Redis client to its socket: one write is one round trip."""
+
+    def __init__(self, client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.client = client
+        self.monkeypatch = monkeypatch
+
+    @contextmanager
+    def recording(self) -> Iterator[list[str]]:
+        """The names of the commands sent inside the block, one entry per socket write."""
+        sent: list[str] = []
+        connection_class = self.client.connection_pool.connection_class
+        original = connection_class.send_packed_command
+
+        def spy(conn: Any, command: Any, *args: Any, **kwargs: Any) -> None:
+            sent.append(command_name(command))
+            original(conn, command, *args, **kwargs)
+
+        with self.monkeypatch.context() as patch:
+            patch.setattr(connection_class, "send_packed_command", spy)
+            yield sent
