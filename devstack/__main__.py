@@ -53,7 +53,13 @@ def serve(args: argparse.Namespace) -> int:
     procfile = read_procfile()
     for name in wanted:
         manager.add_process(name, procfile[name], env=env, cwd=str(PROJECT_ROOT))
-    print(f"async-reports on http://127.0.0.1:{env['PORT']}/api/docs  (Ctrl-C stops)", flush=True)
+    base = f"http://127.0.0.1:{env['PORT']}"
+    print(f"async-reports on {base}/api/docs  (Ctrl-C stops)", flush=True)
+    print(
+        "import sales data:  curl -si --data-binary @sales.csv -H 'Content-Type: text/csv' "
+        f"{base}/api/imports   (README: Imports)",
+        flush=True,
+    )
     manager.loop()
     return int(manager.returncode or 0)
 

@@ -17,7 +17,7 @@ from sales.seed import seed
 from tests.faults.harness import FaultStack, start_fault_stack, wait_web
 from tests.integration.imports import count_rows, csv_lines, post_import, year_range
 
-pytestmark = pytest.mark.faults
+pytestmark = [pytest.mark.faults, pytest.mark.timeout(300)]
 
 ROWS = 150_000
 # Limits long enough for the import to run, short enough for a redelivery within a minute.

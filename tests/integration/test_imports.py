@@ -286,6 +286,7 @@ def test_a_cancelled_import_changes_nothing(imp: ImportStack) -> None:
     assert count_rows(imp.database_url, year_range(2036)) == 0
 
 
+@pytest.mark.timeout(900)
 def test_a_million_rows_import_completes(imp: ImportStack) -> None:
     # Given a file of 1,000,000 rows, streamed as it is made
     before = count_rows(imp.database_url)
