@@ -68,6 +68,7 @@ class RestartableRedis:
 
     def start(self) -> None:
         """Start it (again) on the same port and data."""
+        self.data.mkdir(parents=True, exist_ok=True)
         self.proc = redis_server.start(self.url, self.data, self.data / "redis.log")
 
     def stop(self) -> None:
@@ -90,13 +91,12 @@ class OutageStack:
 def outage_stack(
     tmp_path_factory: pytest.TempPathFactory, sqlite_url: str
 ) -> Iterator[OutageStack]:
-    """web + worker on a restartable Redis (short broker visibility, so nothing is stuck)."""
+    """web + worker on a Redis of their own that a test may stop and restart."""
     tmp = tmp_path_factory.mktemp("outage")
     redis = RestartableRedis(f"redis://127.0.0.1:{free_port()}/0", tmp / "redis")
     redis.start()
-    env = {**DIAGNOSTIC, "BROKER_VISIBILITY_TIMEOUT": "8"}
     try:
-        s = start_stack(tmp / "logs", redis.url, sqlite_url, extra_env=env)
+        s = start_stack(tmp / "logs", redis.url, sqlite_url, extra_env=DIAGNOSTIC)
     except BaseException:
         redis.stop()
         raise

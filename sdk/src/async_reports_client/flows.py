@@ -213,7 +213,7 @@ def call(
         else:
             if answer.fatal:
                 raise errors.Unavailable(f"The connection broke: {answer.error}") from answer.error
-            what = type(answer.error).__name__
+            what = f"connection error ({type(answer.error).__name__})"
         if request.upload is not None and not request.upload.restartable:
             raise _give_up(answer, retry_after, 0.0)  # a stream cannot be sent again
         if failing_since is None:
