@@ -100,6 +100,29 @@ def new_id() -> str:
     return str(uuid.uuid4())
 
 
+def import_service(job_id: str, polls: int = 1) -> Script:
+    """An import job as API.md describes it: In Progress for `polls` reads, then counts."""
+    counts = {"rowsRead": 3, "rowsImported": 3, "rowsRejected": 0}
+    reads = {"n": 0}
+
+    def script(seen: Seen) -> Answer:
+        if seen.method == "POST":
+            return accepted(document(job_id, kind="import"), "imports")
+        if seen.path.endswith("/errors"):
+            return Answer(200, {"items": [{"line": 3, "column": "quantity", "message": "bad"}]})
+        reads["n"] += 1
+        if reads["n"] <= polls:
+            return status_answer(document(job_id, kind="import"), seen, Retry_After="0")
+        return status_answer(document(job_id, "Complete", 100, kind="import", result=counts), seen)
+
+    return script
+
+
+CSV = b"sold_at,region,product,category,customer_id,quantity,unit_price\n" + b"".join(
+    f"2024-01-0{i}T10:00:00Z,North,Widget,Tools,{i},1,9.99\n".encode() for i in range(1, 4)
+)
+
+
 class FakeService:
     """Serve `script(seen)` for every request; `requests` lists them in arrival order."""
 

@@ -26,6 +26,7 @@ from async_reports_client import (
     Unavailable,
 )
 from tests.sdk.fake_service import (
+    CSV,
     Answer,
     FakeService,
     Seen,
@@ -33,6 +34,7 @@ from tests.sdk.fake_service import (
     document,
     gaps,
     http_date,
+    import_service,
     new_id,
     status_answer,
 )
@@ -315,28 +317,6 @@ def test_the_api_key_is_sent_as_a_bearer_token(monkeypatch: pytest.MonkeyPatch) 
 
 
 # -- imports, written against API.md before the server has them ------------------------
-
-
-def import_service(job_id: str, polls: int = 1) -> Any:
-    counts = {"rowsRead": 3, "rowsImported": 3, "rowsRejected": 0}
-    reads = {"n": 0}
-
-    def script(seen: Seen) -> Answer:
-        if seen.method == "POST":
-            return accepted(document(job_id, kind="import"), "imports")
-        if seen.path.endswith("/errors"):
-            return Answer(200, {"items": [{"line": 3, "column": "quantity", "message": "bad"}]})
-        reads["n"] += 1
-        if reads["n"] <= polls:
-            return status_answer(document(job_id, kind="import"), seen, Retry_After="0")
-        return status_answer(document(job_id, "Complete", 100, kind="import", result=counts), seen)
-
-    return script
-
-
-CSV = b"sold_at,region,product,category,customer_id,quantity,unit_price\n" + b"".join(
-    f"2024-01-0{i}T10:00:00Z,North,Widget,Tools,{i},1,9.99\n".encode() for i in range(1, 4)
-)
 
 
 def test_an_import_streams_the_file_and_reports_its_counts(tmp_path: Path) -> None:
