@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from async_reports_client import Client, JobCancelled, cli
+from async_reports_client import Client, JobCancelled, console
 from devstack.stack import Stack, free_port
 from tests.sdk.conftest import CLI, cli_env, run_cli
 from tests.sdk.fake_service import CSV, FakeService, import_service, new_id
@@ -38,7 +38,7 @@ def test_on_a_terminal_the_bar_renders_and_advances(stack: Stack) -> None:
     )
     code, text = term.finish()
     # Then a bar was drawn (rich's bar glyphs, redrawn in place) with state and ETA
-    assert code == cli.EXIT_OK, plain(text)
+    assert code == console.EXIT_OK, plain(text)
     assert "━" in text and "\x1b[" in text
     assert "running" in plain(text) and "ETA" in plain(text)
     # And it advanced: several percentages, rising, up to 100
@@ -60,7 +60,7 @@ def test_ctrl_c_stops_the_wait_prints_the_resume_command_and_leaves_the_job(
     term.send(b"\x03")
     code, text = term.finish()
     # Then the CLI exits "interrupted" and says how to resume, without a traceback
-    assert code == cli.EXIT_INTERRUPTED, plain(text)
+    assert code == console.EXIT_INTERRUPTED, plain(text)
     assert "Traceback" not in text
     found = RESUME.search(plain(text))
     assert found, plain(text)
@@ -72,7 +72,7 @@ def test_ctrl_c_stops_the_wait_prints_the_resume_command_and_leaves_the_job(
     command = shlex.split(found.group(0))
     assert command[0] == "async-reports"
     done = run_cli(stack.base_url, *command[1:])
-    assert done.returncode == cli.EXIT_OK, done.stderr
+    assert done.returncode == console.EXIT_OK, done.stderr
     assert done.stdout.strip().splitlines()[-1].endswith("Complete (succeeded) 100%")
 
 
@@ -83,7 +83,7 @@ def test_ctrl_c_with_cancel_on_interrupt_cancels_the_job(stack: Stack) -> None:
     term.read_until(lambda t: "running" in plain(t))
     term.send(b"\x03")
     code, text = term.finish()
-    assert code == cli.EXIT_INTERRUPTED, plain(text)
+    assert code == console.EXIT_INTERRUPTED, plain(text)
     job_id = re.search(f"Submitted report ({UUID})", text).group(1)  # type: ignore[union-attr]
     assert f"cancelled report {job_id}" in plain(text)
     with Client(stack.base_url) as client, pytest.raises(JobCancelled):
@@ -92,7 +92,7 @@ def test_ctrl_c_with_cancel_on_interrupt_cancels_the_job(stack: Stack) -> None:
 
 def test_piped_there_is_no_bar_only_plain_lines(stack: Stack) -> None:
     done = run_cli(stack.base_url, "submit", "noop", "steps=3", "stepSeconds=0.3", "--wait")
-    assert done.returncode == cli.EXIT_OK, done.stderr
+    assert done.returncode == console.EXIT_OK, done.stderr
     assert "\x1b" not in done.stdout and "\r" not in done.stdout and "━" not in done.stdout
     lines = done.stdout.splitlines()
     assert all(
@@ -105,7 +105,7 @@ def test_with_json_every_line_is_a_status_document(stack: Stack) -> None:
     done = run_cli(
         stack.base_url, "--json", "submit", "noop", "steps=2", "stepSeconds=0.2", "--wait"
     )
-    assert done.returncode == cli.EXIT_OK, done.stderr
+    assert done.returncode == console.EXIT_OK, done.stderr
     documents = [json.loads(line) for line in done.stdout.splitlines()]
     assert documents[-1]["status"] == "Complete"
     assert len({d["id"] for d in documents}) == 1
@@ -115,30 +115,30 @@ def test_exit_codes(stack: Stack) -> None:
     url = stack.base_url
     # failed: the problem's detail, no traceback
     failed = run_cli(url, "submit", "noop", "failAtStep=1", "--wait")
-    assert failed.returncode == cli.EXIT_FAILED
+    assert failed.returncode == console.EXIT_FAILED
     assert "asked to fail at step 1" in failed.stderr and "Traceback" not in failed.stderr
     # cancelled
     with Client(url) as client:
         op = client.reports.submit("noop", steps=100, stepSeconds=0.2)
         op.cancel()
-    assert run_cli(url, "wait", op.id).returncode == cli.EXIT_CANCELLED
+    assert run_cli(url, "wait", op.id).returncode == console.EXIT_CANCELLED
     # not found
     missing = run_cli(url, "status", str(uuid.uuid4()))
-    assert missing.returncode == cli.EXIT_NOT_FOUND and "There is no job" in missing.stderr
+    assert missing.returncode == console.EXIT_NOT_FOUND and "There is no job" in missing.stderr
     # usage: the command line, and requests the service rejects
-    assert run_cli(url, "submit").returncode == cli.EXIT_USAGE
-    assert run_cli(url, "submit", "noop", "steps").returncode == cli.EXIT_USAGE
-    assert run_cli(url, "status", "not an id").returncode == cli.EXIT_USAGE
+    assert run_cli(url, "submit").returncode == console.EXIT_USAGE
+    assert run_cli(url, "submit", "noop", "steps").returncode == console.EXIT_USAGE
+    assert run_cli(url, "status", "not an id").returncode == console.EXIT_USAGE
     rejected = run_cli(url, "submit", "noop", "steps=-1")
-    assert rejected.returncode == cli.EXIT_USAGE and "parameters.steps" in rejected.stderr
+    assert rejected.returncode == console.EXIT_USAGE and "parameters.steps" in rejected.stderr
     # timeout: our deadline, the job goes on
     with Client(url) as client:
         slow = client.reports.submit("noop", steps=50, stepSeconds=0.2)
     timed_out = run_cli(url, "--timeout", "1", "wait", slow.id)
-    assert timed_out.returncode == cli.EXIT_TIMEOUT and "goes on running" in timed_out.stderr
+    assert timed_out.returncode == console.EXIT_TIMEOUT and "goes on running" in timed_out.stderr
     # unavailable: nobody listens
     gone = run_cli(f"http://127.0.0.1:{free_port()}", "--retry-for", "1", "types")
-    assert gone.returncode == cli.EXIT_UNAVAILABLE and "could not be reached" in gone.stderr
+    assert gone.returncode == console.EXIT_UNAVAILABLE and "could not be reached" in gone.stderr
     for done in (failed, missing, rejected, timed_out, gone):
         assert "Traceback" not in done.stderr
 
@@ -172,11 +172,11 @@ def test_import_uploads_and_waits(tmp_path: Path) -> None:
     with FakeService(import_service(new_id())) as service:
         done = run_cli(service.url, "import", str(path), "--max-bad-rows", "2", "--wait")
         post = service.requests[0]
-    assert done.returncode == cli.EXIT_OK, done.stderr
+    assert done.returncode == console.EXIT_OK, done.stderr
     assert '"rowsImported": 3' in done.stdout
     assert post.query == {"maxBadRows": ["2"]} and post.body == CSV
     missing = run_cli("http://127.0.0.1:1", "import", str(tmp_path / "nope.csv"))
-    assert missing.returncode == cli.EXIT_USAGE and "cannot read" in missing.stderr
+    assert missing.returncode == console.EXIT_USAGE and "cannot read" in missing.stderr
 
 
 def test_the_console_script_is_installed() -> None:

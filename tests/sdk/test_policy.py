@@ -17,7 +17,8 @@ import httpx
 import pytest
 
 from async_reports_client import AsyncOperation, Client, Operation, errors, flows, policy
-from async_reports_client.flows import Config, Failure, Notify, OperationState, Reply, Request
+from async_reports_client.calls import Config, Failure, Flow, Notify, Reply, Request, Sleep
+from async_reports_client.flows import OperationState
 from async_reports_client.policy import PollPolicy, parse_retry_after
 from async_reports_client.references import Reference, from_token, parse
 
@@ -155,7 +156,7 @@ class Log:
 
 
 def drive(
-    flow: flows.Flow,
+    flow: Flow,
     clock: FakeClock,
     answer: Callable[[Request, int], tuple[Reply | Failure, float]],
     limit: int = 100_000,
@@ -171,7 +172,7 @@ def drive(
                 assert len(log.requests) < limit, "runaway flow"
                 sent, took = answer(action, len(log.requests) - 1)
                 clock.now += took
-            elif isinstance(action, flows.Sleep):
+            elif isinstance(action, Sleep):
                 assert action.seconds >= 0
                 log.sleeps.append(action.seconds)
                 clock.now += action.seconds

@@ -12,9 +12,10 @@ from typing import Any
 
 import httpx
 
-from async_reports_client import flows, references
+from async_reports_client import calls, flows, references
 from async_reports_client.bodies import FileSource, Sink, Upload
-from async_reports_client.flows import Failure, Flow, Notify, OperationState, Reply, Request, Sleep
+from async_reports_client.calls import Failure, Flow, Notify, Reply, Request, Sleep
+from async_reports_client.flows import OperationState
 from async_reports_client.policy import MAX_LONG_POLL
 from async_reports_client.settings import (
     DEFAULT_RETRY_FOR,
@@ -74,7 +75,7 @@ class AsyncClient:
 
     async def data(self) -> dict[str, Any]:
         """What reports read now: version, rows, first and last sale, last import."""
-        return dict(await self.run(flows.get_json("/api/data", self.config)))
+        return dict(await self.run(calls.get_json("/api/data", self.config)))
 
     def resume(self, token: str) -> AsyncOperation:
         """The handle of a job from `continuation_token()` (or a status URL), no request made."""
@@ -260,7 +261,7 @@ class AsyncReports(AsyncJobs):
 
     async def types(self) -> builtins.list[dict[str, Any]]:
         """The catalogue: each type's name, description, parameter schema and columns."""
-        body = await self._client.run(flows.get_json("/api/report-types", self._client.config))
+        body = await self._client.run(calls.get_json("/api/report-types", self._client.config))
         return list(body.get("items", []))
 
     def list(

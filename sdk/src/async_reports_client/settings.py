@@ -6,7 +6,7 @@ import os
 import random
 from importlib import metadata
 
-from async_reports_client.flows import DEFAULT_RETRY_FOR, Config
+from async_reports_client.calls import DEFAULT_RETRY_FOR, Config
 from async_reports_client.policy import MAX_LONG_POLL, PollPolicy
 
 DEFAULT_URL = "http://127.0.0.1:8000"
