@@ -7,7 +7,9 @@ take milliseconds and every pause the SDK chose can be read back exactly.
 from __future__ import annotations
 
 import inspect
+import itertools
 import json
+import math
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -276,6 +278,30 @@ def test_an_early_empty_answer_that_claims_a_long_poll_is_not_trusted() -> None:
     _, log = drive(flows.wait(state(), config(clock)), clock, answer)
     # Then the client falls back to the Retry-After instead of spinning
     assert log.sleeps == [3, 3, 3, 3]
+
+
+def test_a_429_teaches_the_wait_the_services_spacing() -> None:
+    # Given a service that accepts one poll a second (429 with Retry-After otherwise), and
+    # long polls that come back 0.3 s after they were sent, each with news
+    clock = FakeClock()
+    accepted: list[float] = []
+    refused: list[float] = []
+
+    def answer(req: Request, n: int) -> tuple[Reply, float]:
+        if accepted and clock.now - accepted[-1] < 1.0:
+            refused.append(clock.now)
+            wait = math.ceil(1.0 - (clock.now - accepted[-1]))
+            return reply(429, {"detail": "slow down"}, Retry_After=str(wait)), 0.0
+        accepted.append(clock.now)
+        status = "Complete" if len(accepted) == 10 else "In Progress"
+        k = len(accepted)
+        return reply(200, doc(status, k), ETag=f'W/"{k}"', Preference_Applied="wait=60"), 0.3
+
+    result, _ = drive(flows.wait(state(), config(clock)), clock, answer)
+    # Then the first 429 is the only one: later polls keep the spacing it revealed
+    assert result["status"] == "Complete"
+    assert len(refused) == 1
+    assert all(b - a >= 1.0 for a, b in itertools.pairwise(accepted))
 
 
 def test_the_deadline_bounds_the_wait_and_each_long_poll() -> None:

@@ -32,8 +32,9 @@ def test_a_poll_rate_limit_is_honoured_and_never_reaches_the_caller(
         final = op.wait(timeout=120, on_progress=lambda d: seen.append(d["progress"]["percent"]))
         assert final["status"] == "Complete"
         assert seen == sorted(seen) and seen[-1] == 100
-        # And the test did meet the limit: the SDK retried 429s after their Retry-After
-        assert retried(retries, "HTTP 429") >= 1
+        # And the test did meet the limit: the SDK retried a 429 after its Retry-After,
+        # and learnt the spacing from it instead of being refused at every step
+        assert 1 <= retried(retries, "HTTP 429") <= 2
         # And two status reads back to back are spaced by the SDK, not refused
         op.status()
         started = time.monotonic()

@@ -124,12 +124,26 @@ def retry_after_of(reply: Reply, clock: Clock) -> float | None:
     )
 
 
+@dataclass
+class Attempts:
+    """What one call went through: when each attempt was sent, and its status (None: no answer)."""
+
+    sent: list[float] = field(default_factory=list)
+    statuses: list[int | None] = field(default_factory=list)
+
+    @property
+    def rate_limited(self) -> bool:
+        """True when the service answered 429 to one of the attempts."""
+        return 429 in self.statuses
+
+
 def call(
     request: Request,
     config: Config,
     deadline: float | None = None,
     *,
     retry_conflict: bool = False,
+    attempts: Attempts | None = None,
 ) -> Flow:
     """Send `request` until it gets an answer that is not a transient failure; return it.
 
@@ -137,13 +151,17 @@ def call(
     backoff), for at most `config.retry_for` seconds in a row and never past
     `deadline`. `retry_conflict` also retries 409 (a submit whose Idempotency-Key is
     still being processed by an earlier attempt). Error answers raise typed errors.
+    Each attempt is recorded in `attempts`, when given.
     """
     clock = config.clock
     failing_since: float | None = None
     attempt = 0
+    record = attempts if attempts is not None else Attempts()
     while True:
+        record.sent.append(clock.monotonic())
         answer = yield request
         assert answer is not None
+        record.statuses.append(answer.status if isinstance(answer, Reply) else None)
         now = clock.monotonic()
         retry_after: float | None = None
         if isinstance(answer, Reply):

@@ -13,6 +13,7 @@ from typing import Any
 from async_reports_client import errors, policy
 from async_reports_client.bodies import Sink, Upload
 from async_reports_client.calls import (
+    Attempts,
     Config,
     Flow,
     Notify,
@@ -150,7 +151,8 @@ def wait(
     Long polls (`Prefer: wait=N` + `If-None-Match`) while the server says it honours
     them (`Preference-Applied`), else the server's Retry-After clamped to the caller's
     bounds, else jittered backoff. Every new document is yielded as `Notify`. No
-    deadline unless `timeout` (seconds) is given.
+    deadline unless `timeout` (seconds) is given. A service that answers 429 teaches
+    the wait its minimum spacing between polls, so it is not told twice.
     """
     clock, rules = config.clock, config.policy
     deadline = None if timeout is None else clock.monotonic() + timeout
@@ -159,9 +161,10 @@ def wait(
         if state.terminal:
             return errors.outcome(state.document)
     attempt = 0
+    spacing = 0.0  # the least time between polls the service enforces (learned from 429s)
+    last_sent: float | None = None
     while True:
-        started = clock.monotonic()
-        remaining = None if deadline is None else deadline - started
+        remaining = None if deadline is None else deadline - clock.monotonic()
         asked = rules.long_poll_seconds(remaining)
         headers = {"Accept": "application/json"}
         if state.etag:
@@ -169,28 +172,33 @@ def wait(
         if asked:
             headers["Prefer"] = policy.prefer_header(asked, only_state_changes)
         request = Request("GET", state.status_url, headers, long_poll=asked)
+        attempts = Attempts()
         try:
-            reply = yield from call(request, config, deadline)
+            reply = yield from call(request, config, deadline, attempts=attempts)
         except errors.Timeout:
             raise _timed_out(state, timeout) from None
+        if attempts.rate_limited and last_sent is not None:
+            spacing = max(spacing, attempts.sent[-1] - last_sent)
+        last_sent = attempts.sent[-1]
+        held = clock.monotonic() - last_sent  # how long the answered attempt took
         changed = state.take(reply)
         if changed and state.document is not None:
             attempt = 0
             yield Notify(state.document)
         if state.terminal and state.document is not None:
             return errors.outcome(state.document)
-        elapsed = clock.monotonic() - started
         applied = policy.applied_wait(reply.headers.get("Preference-Applied"))
         # A long poll that came back with news, or after holding for its time, can be
         # followed at once; one that came back early with nothing is not a long poll.
-        if applied and (changed or elapsed + 1 >= applied):
+        if applied and (changed or held + 1 >= applied):
             delay = 0.0
         else:
             hint = retry_after_of(reply, clock)
             delay = rules.poll_delay(hint, attempt, config.rng)
             if hint is None:
                 attempt += 1
-        delay = max(delay, rules.gap_after(elapsed))
+        since_sent = clock.monotonic() - last_sent
+        delay = max(delay, rules.gap_after(since_sent), spacing - since_sent)
         if deadline is not None:
             left = deadline - clock.monotonic()
             if left <= 0:
