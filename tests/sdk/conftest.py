@@ -8,17 +8,17 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
 from async_reports_client import Client
-from devstack import redis_server
-from devstack.stack import Stack, free_port
+from devstack.redis_server import RedisProcess
+from devstack.stack import Stack
 from tests.conftest import start_stack
 
 CLI = [sys.executable, "-m", "async_reports_client"]
@@ -59,32 +59,11 @@ def rate_limited_stack(
 
 
 @dataclass
-class RestartableRedis:
-    """A Redis with append-only persistence that a test may stop and start again."""
-
-    url: str
-    data: Path
-    proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        """Start it (again) on the same port and data."""
-        self.data.mkdir(parents=True, exist_ok=True)
-        self.proc = redis_server.start(self.url, self.data, self.data / "redis.log")
-
-    def stop(self) -> None:
-        """Stop it (SIGTERM: it writes its append-only file)."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(20)
-        self.proc = None
-
-
-@dataclass
 class OutageStack:
     """A stack on a Redis of its own, so that Redis can be taken away mid-wait."""
 
     stack: Stack
-    redis: RestartableRedis
+    redis: RedisProcess
 
 
 @pytest.fixture(scope="module")
@@ -93,16 +72,15 @@ def outage_stack(
 ) -> Iterator[OutageStack]:
     """web + worker on a Redis of their own that a test may stop and restart."""
     tmp = tmp_path_factory.mktemp("outage")
-    redis = RestartableRedis(f"redis://127.0.0.1:{free_port()}/0", tmp / "redis")
-    redis.start()
+    redis = RedisProcess.on_free_port(tmp / "redis", appendonly=True).start()
     try:
         s = start_stack(tmp / "logs", redis.url, sqlite_url, extra_env=DIAGNOSTIC)
     except BaseException:
-        redis.stop()
+        redis.kill(signal.SIGTERM)
         raise
     yield OutageStack(s, redis)
     s.stop_all()
-    redis.stop()
+    redis.kill(signal.SIGTERM)
 
 
 def cli_env(base_url: str, **extra: str) -> dict[str, str]:
