@@ -6,6 +6,7 @@ import os
 import signal
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -54,9 +55,17 @@ def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     return url
 
 
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """A PostgreSQL schema of this session's own, seeded; skipped off CI if no server."""
+@contextmanager
+def seeded_database(kind: str, tmp: Path, rows: int = TEST_ROWS) -> Iterator[str]:
+    """A sales database of the caller's own, seeded: a SQLite file in `tmp`, or a
+    PostgreSQL schema dropped afterwards (skipped off CI when there is no server)."""
+    if kind == "sqlite":
+        url = f"sqlite:///{tmp / 'sales.db'}"
+        engine = make_engine(url)
+        seed(engine, rows)
+        engine.dispose()
+        yield url
+        return
     schema = f"ar_test_{uuid.uuid4().hex[:8]}"
     admin = sqlalchemy.create_engine(PG_URL, connect_args={"connect_timeout": 3})
     try:
@@ -69,12 +78,21 @@ def postgres_url() -> Iterator[str]:
     sep = "&" if "?" in PG_URL else "?"
     url = f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
     engine = make_engine(url)
-    seed(engine, TEST_ROWS)
+    seed(engine, rows)
     engine.dispose()
-    yield url
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-    admin.dispose()
+    try:
+        yield url
+    finally:
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A PostgreSQL schema of this session's own, seeded; skipped off CI if no server."""
+    with seeded_database("postgres", tmp_path_factory.mktemp("pg")) as url:
+        yield url
 
 
 def start_stack(

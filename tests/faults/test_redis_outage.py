@@ -65,6 +65,7 @@ def test_store_down_answers_503_fast_and_leaves_no_job_behind(
     fs = fault_stack(workers=1)
     known = fs.submit_noop(steps=1)
     fs.wait_all([known])
+    time.sleep(1.2)  # persisted: the append-only file is flushed every second
     before = job_keys(fs.redis)
     # When Redis (store and broker) is down
     fs.redis.kill(signal.SIGKILL)

@@ -7,7 +7,6 @@ import gzip
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 import redis
@@ -16,9 +15,7 @@ import sqlalchemy
 
 from devstack.stack import Stack
 from jobs.store.keys import Keys
-from sales.db import make_engine
-from sales.seed import seed
-from tests.conftest import PG_URL, TEST_ROWS
+from tests.conftest import seeded_database
 from tests.integration.imports import (
     HEADER,
     count_rows,
@@ -51,32 +48,6 @@ class ImportStack:
         return self.stack.base_url
 
 
-def own_database(kind: str, tmp: Path) -> Iterator[str]:
-    """A freshly seeded sales database: a SQLite file, or a PostgreSQL schema."""
-    if kind == "sqlite":
-        url = f"sqlite:///{tmp / 'sales.db'}"
-        engine = make_engine(url)
-        seed(engine, TEST_ROWS)
-        engine.dispose()
-        yield url
-        return
-    admin = sqlalchemy.create_engine(PG_URL)
-    schema = f"ar_imp_{uuid.uuid4().hex[:8]}"
-    try:
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    except sqlalchemy.exc.OperationalError as exc:
-        pytest.skip(f"no PostgreSQL at {PG_URL}: {exc}")
-    url = f"{PG_URL}{'&' if '?' in PG_URL else '?'}options=-csearch_path%3D{schema}"
-    engine = make_engine(url)
-    seed(engine, TEST_ROWS)
-    engine.dispose()
-    yield url
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-    admin.dispose()
-
-
 @pytest.fixture(
     scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 )
@@ -84,7 +55,7 @@ def imp(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, redis_url: str
 ) -> Iterator[ImportStack]:
     tmp = tmp_path_factory.mktemp(f"imports-{request.param}")
-    for url in own_database(request.param, tmp):
+    with seeded_database(request.param, tmp) as url:
         env = {"API_KEYS": "alice:alice-key,bob:bob-key", "TASK_SOFT_TIME_LIMIT": "300"}
         db = DBS[request.param]
         with extra_stack(tmp / "stack", redis_url, db, url, env) as stack:
