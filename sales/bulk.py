@@ -15,7 +15,11 @@ SQLITE_BATCH = 50_000
 
 
 def write_rows(conn: Connection, table: Table, columns: Sequence[str], rows: Iterable[Row]) -> int:
-    """Write `rows` into `table` inside conn's current transaction; returns how many."""
+    """Write `rows` into `table` in conn's transaction (begun if none was); returns how many."""
+    if not conn.in_transaction():
+        # The driver's cursor below is invisible to SQLAlchemy: without this, the
+        # caller's commit() would have nothing to commit and the rows stay pending.
+        conn.begin()
     quote = conn.dialect.identifier_preparer.quote
     names = ", ".join(quote(c) for c in columns)
     target = quote(table.name)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
+import gc
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -77,13 +79,14 @@ class _Import:
         self._prepare_session()
         records = Records(self._chunks(upload.chunks))
         parser = RowParser(records.header())
-        for batch in records.batches(BATCH_ROWS):
-            self._take(batch, parser, parser.fast(records.plain))
-            self.conn.commit()
-            if self.on_progress is not None:
-                self.on_progress(self.rows_read, records.bytes_read, upload.bytes)
-            if self.should_stop is not None and self.should_stop():
-                return self._outcome(ImportStatus.CANCELLED)
+        with _collector_paused():
+            for batch in records.batches(BATCH_ROWS):
+                self._take(batch, parser, parser.fast(records.plain))
+                self.conn.commit()
+                if self.on_progress is not None:
+                    self.on_progress(self.rows_read, records.bytes_read, upload.bytes)
+                if self.should_stop is not None and self.should_stop():
+                    return self._outcome(ImportStatus.CANCELLED)
         return self._finish(parser)
 
     def _claim_upload(self) -> Any:
@@ -217,6 +220,20 @@ class _Import:
         conn.execute(delete(import_files).where(import_files.c.import_id == self.import_id))
         conn.commit()
         return outcome
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    # Millions of short-lived lists and tuples of strings, none in a reference cycle:
+    # the garbage collector's scans of them found nothing and cost 15-20% of the run.
+    # (The worker runs one task per process, so no other thread misses the collector.)
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _add_to_sales(conn: Connection, has_id: bool) -> None:
