@@ -45,11 +45,9 @@ def run_import(
     on_progress: Progress | None = None,
     should_stop: Callable[[], bool] | None = None,
 ) -> ImportOutcome:
-    """Import a staged upload; a run after one that committed returns its recorded outcome.
-
-    Until the one final transaction nothing outside the loader's own connection
-    changes, so an exception, a kill or a cancellation leaves `sales` as it was.
-    """
+    """Import a staged upload; a run after one that committed returns its recorded outcome."""
+    # Until the one final transaction nothing outside the loader's own connection
+    # changes, so an exception, a kill or a cancellation leaves `sales` as it was.
     with engine.connect() as conn:
         recorded = recorded_outcome(conn, import_id)
     if recorded is not None:
@@ -181,16 +179,15 @@ class _Import:
         self.bad.clear()
         self.conn.commit()
 
-    def _outcome(self, status: ImportStatus, imported: int = 0, span: Any = None) -> ImportOutcome:
-        first, last = span or (None, None)
+    def _outcome(
+        self,
+        status: ImportStatus,
+        imported: int = 0,
+        first: dt.datetime | None = None,
+        last: dt.datetime | None = None,
+    ) -> ImportOutcome:
         return ImportOutcome(
-            self.import_id,
-            status,
-            self.rows_read,
-            imported,
-            self.rows_rejected,
-            _timestamp(first),
-            _timestamp(last),
+            self.import_id, status, self.rows_read, imported, self.rows_rejected, first, last
         )
 
     def _finish(self, parser: RowParser) -> ImportOutcome:
@@ -220,7 +217,7 @@ class _Import:
             _add_to_sales(conn, parser.has_id)
             if count:
                 bump_version(conn)
-            outcome = self._outcome(ImportStatus.IMPORTED, count, (first, last))
+            outcome = self._outcome(ImportStatus.IMPORTED, count, first, last)
         conn.execute(delete(import_errors).where(import_errors.c.import_id == self.import_id))
         conn.execute(
             insert(import_errors).from_select(
@@ -280,10 +277,3 @@ def _follow_ids(conn: Connection) -> bool:
         f"(SELECT COALESCE(max(id), 0) FROM sales), (SELECT last_value FROM {sequence})))"
     )
     return True
-
-
-def _timestamp(value: object) -> dt.datetime | None:
-    # SQLite hands back the stored text of a scratch table; PostgreSQL a datetime.
-    if value is None or isinstance(value, dt.datetime):
-        return value
-    return dt.datetime.fromisoformat(str(value))

@@ -247,10 +247,8 @@ class RowParser:
         return errors or tuple(stored)
 
     def fast(self, plain: bool) -> Callable[[Sequence[str]], StoredRow | None]:
-        """The hot path: the same stored row as parse(), or None for "ask parse()".
-
-        `plain` promises text that is ASCII without NUL or U+FFFD (known per chunk).
-        """
+        """The hot path: parse()'s stored row, or None for "ask parse()"; see `plain` below."""
+        # plain=True promises text that is ASCII without NUL or U+FFFD (Records.plain).
         core = _fast_plain if plain else _fast_any
         width, pick = self.width, self._pick
         if self._standard:
