@@ -6,19 +6,21 @@ import csv
 import datetime as dt
 import io
 import json
+import threading
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 
 from sales.bad_rows import bad_rows_csv, bad_rows_json, iter_bad_rows
 from sales.errors import HeaderInvalid, UploadNotFound
 from sales.ledger import ImportStatus
 from sales.loader import BATCH_ROWS, run_import
-from sales.schema import SALES_COLUMNS
+from sales.schema import SALES_COLUMNS, ensure_tables
 from sales.seed import generate, seed
+from sales.staging import stage_upload
 from sales.state import data_state
 from tests.sales.conftest import csv_body, stage
 
@@ -358,3 +360,60 @@ def test_bad_rows_are_read_a_page_at_a_time_in_line_order(seeded: Engine) -> Non
     run_import(seeded, import_id, max_bad_rows=10)
     paged = [(e.line, e.column) for e in iter_bad_rows(seeded, import_id, page=3)]
     assert paged == [(n, c) for n in range(2, 9) for c in ("customer_id", "quantity")]
+
+
+README_SALES = """CREATE TABLE sales (
+    id          integer PRIMARY KEY,
+    sold_at     timestamp NOT NULL,
+    region      text NOT NULL,
+    product     text NOT NULL,
+    category    text NOT NULL,
+    customer_id integer NOT NULL,
+    quantity    integer NOT NULL,
+    unit_price  numeric(12,2) NOT NULL
+)"""
+
+
+def test_a_sales_table_made_from_the_readme_gets_ids_too(engine: Engine, sql: Sql) -> None:
+    # Given the table as the README tells users to create it (no id default in PostgreSQL)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(README_SALES)
+        conn.exec_driver_sql(
+            "INSERT INTO sales VALUES (41, '2023-01-01 00:00:00', 'North', 'Tent', 'Outdoor',"
+            " 1, 1, 1)"
+        )
+    ensure_tables(engine)
+    # When rows without ids are imported
+    outcome = run_import(engine, stage(engine, csv_body(HEADER, GOOD, GOOD)))
+    # Then they are numbered on from the highest id
+    assert outcome.rows_imported == 2
+    assert [r[0] for r in sql("SELECT id FROM sales ORDER BY id")] == [41, 42, 43]
+
+
+def test_uploads_can_be_staged_while_an_import_commits(seeded: Engine, summary: Summary) -> None:
+    # Given an import held inside its final transaction, its rows inserted, not committed
+    body, _ = generated_csv(2_000)
+    import_id = stage(seeded, body)
+    inside, release = threading.Event(), threading.Event()
+
+    @event.listens_for(seeded, "after_cursor_execute")
+    def hold(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.startswith("INSERT INTO sales "):
+            inside.set()
+            release.wait(30)
+
+    loader = threading.Thread(target=run_import, args=(seeded, import_id))
+    loader.start()
+    try:
+        assert inside.wait(30)
+        # When the web stages another upload meanwhile (SQLite: it waits for the lock)
+        timer = threading.Timer(1.0, release.set)
+        timer.start()
+        info = stage_upload(seeded, "another", [b"x" * 3_000_000])
+    finally:
+        release.set()
+        loader.join(60)
+        event.remove(seeded, "after_cursor_execute", hold)
+    # Then both succeed: the upload is whole and the import added its rows
+    assert info.chunks == 3
+    assert summary()[0] == SEEDED + 2_000
