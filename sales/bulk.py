@@ -12,10 +12,15 @@ from sqlalchemy import Connection, Table
 # the decimal itself) or None.
 Row = Sequence[object]
 SQLITE_BATCH = 50_000
+COPY_BATCH = 10_000
 
 
 def write_rows(conn: Connection, table: Table, columns: Sequence[str], rows: Iterable[Row]) -> int:
-    """Write `rows` into `table` inside conn's current transaction; returns how many."""
+    """Write `rows` into `table` in conn's transaction (begun if none was); returns how many."""
+    if not conn.in_transaction():
+        # The driver's cursor below is invisible to SQLAlchemy: without this, the
+        # caller's commit() would have nothing to commit and the rows stay pending.
+        conn.begin()
     quote = conn.dialect.identifier_preparer.quote
     names = ", ".join(quote(c) for c in columns)
     target = quote(table.name)
@@ -32,10 +37,32 @@ def _copy(raw: object, sql: str, rows: Iterable[Row]) -> int:
     # is why str/int/float is all the caller needs to send.
     count = 0
     with raw.cursor() as cur, cur.copy(sql) as copy:  # type: ignore[attr-defined]
-        write = copy.write_row
-        for count, row in enumerate(rows, 1):  # noqa: B007
-            write(row)
+        source = iter(rows)
+        while batch := list(itertools.islice(source, COPY_BATCH)):
+            count += len(batch)
+            text = _plain_text(batch)
+            if text is not None:
+                copy.write(text)
+                continue
+            for row in batch:
+                copy.write_row(row)
     return count
+
+
+def _plain_text(batch: list[Row]) -> str | None:
+    """The batch as COPY text when every value is a str that needs no escaping, else None."""
+    # Joined in C, no call per row: 0.3 instead of 0.7 us a row. A tab, line end or
+    # backslash inside a value would change the counts below; any other type fails join.
+    # (A row of the wrong width would be refused by the server, never stored wrong.)
+    try:
+        text = "\n".join(map("\t".join, batch)) + "\n"  # type: ignore[arg-type]
+    except TypeError:
+        return None
+    width = len(batch[0])
+    clean = text.count("\t") == (width - 1) * len(batch) and text.count("\n") == len(batch)
+    if not clean or "\\" in text or "\r" in text:
+        return None
+    return text
 
 
 def _executemany(raw: object, sql: str, rows: Iterable[Row]) -> int:

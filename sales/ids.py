@@ -10,11 +10,9 @@ ERROR_COLUMNS = ("line", "column_name", "value", "message")
 
 
 def reject_taken_ids(conn: Connection) -> int:
-    """Move staged rows whose id is taken into the pending errors; returns how many.
-
-    Set-based, inside the import's final transaction, so no id can be taken between
-    this check and the insert.
-    """
+    """Move staged rows whose id is taken into the pending errors; returns how many."""
+    # Set-based, and inside the import's final transaction: no id can be taken
+    # between this check and the insert.
     # rowcount of INSERT ... SELECT is kept only when asked for (SQLAlchemy 2).
     conn = conn.execution_options(preserve_rowcount=True)
     row = import_rows.alias("r")

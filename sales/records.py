@@ -39,13 +39,11 @@ def _breaks(value: str) -> int:
 
 
 class Records:
-    """A CSV body from its chunks: decoded incrementally, never held whole in memory.
-
-    Bytes that are not UTF-8 become U+FFFD, which the row rules reject with a message
-    naming the column, so a stray byte costs one bad row, not the whole import.
-    """
+    """A CSV body from its chunks: decoded incrementally, never held whole in memory."""
 
     def __init__(self, chunks: Iterable[bytes]) -> None:
+        # Bytes that are not UTF-8 become U+FFFD, which the row rules reject with a
+        # message naming the column: a stray byte costs one bad row, not the import.
         self.bytes_read = 0
         # True while every chunk so far was ASCII without NUL: the rows parsed since can
         # skip those checks (rows.RowParser.fast). Read it after taking a batch.

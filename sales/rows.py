@@ -24,9 +24,11 @@ SHOWN = 200  # characters of a bad value kept for the errors resource
 EXAMPLE_TIME = "an ISO-8601 timestamp such as 2023-05-01T14:03:00Z"
 EXAMPLE_PRICE = "a decimal number from 0 with at most two decimals, such as 12.50"
 
-# A stored row: sold_at as schema.stored_timestamp text, the texts, two ints and the price
-# as a float (exact enough: at most two decimals below 10^10), id first when the file has ids.
-StoredRow = tuple[object, ...]
+# A stored row, values as the bulk writer takes them: sold_at as schema.stored_timestamp
+# text, then the checked text of every other value (both databases read numbers from text,
+# SQLite into the same INTEGER and REAL values a Python int or float would give), id first
+# when the file has ids (None where it is empty).
+StoredRow = tuple[str | None, ...]
 
 
 class FieldError(NamedTuple):
@@ -100,26 +102,25 @@ def _text(value: str) -> str:
     return value
 
 
-def _whole(value: str, low: int, high: int, what: str) -> int:
+def _whole(value: str, low: int, high: int, what: str) -> str:
     if not value:
         raise ValueError(f"is required: {what}")
     if not (value.isascii() and value.isdigit()):
         raise ValueError(f"must be {what}, written with the digits 0-9 only")
-    number = int(value)
-    if not low <= number <= high:
+    if not low <= int(value) <= high:
         raise ValueError(f"must be {what}")
-    return number
+    return value
 
 
-def _customer(value: str) -> int:
+def _customer(value: str) -> str:
     return _whole(value, 1, MAX_CUSTOMER_ID, f"a whole number from 1 to {MAX_CUSTOMER_ID}")
 
 
-def _quantity(value: str) -> int:
+def _quantity(value: str) -> str:
     return _whole(value, 1, MAX_QUANTITY, f"a whole number from 1 to {MAX_QUANTITY}")
 
 
-def _price(value: str) -> float:
+def _price(value: str) -> str:
     if not value:
         raise ValueError(f"is required: {EXAMPLE_PRICE}")
     whole, _, cents = value.removeprefix("-").partition(".")
@@ -130,19 +131,18 @@ def _price(value: str) -> float:
         raise ValueError(f"must not be negative: {EXAMPLE_PRICE}")
     if len(cents) > 2:
         raise ValueError(f"has more than two decimals: {EXAMPLE_PRICE}")
-    price = float(value)
-    if price >= PRICE_LIMIT:
+    if int(whole or "0") >= PRICE_LIMIT:
         raise ValueError(f"must be below {PRICE_LIMIT}")
-    return price
+    return value
 
 
-def _id(value: str) -> int | None:
+def _id(value: str) -> str | None:
     if not value:
         return None  # optional: the database picks one
     return _whole(value, 1, MAX_ID, f"a whole number from 1 to {MAX_ID}, or empty")
 
 
-CONVERT: dict[str, Callable[[str], object]] = {
+CONVERT: dict[str, Callable[[str], str | None]] = {
     "id": _id,
     "sold_at": _time,
     "region": _text,
@@ -156,13 +156,21 @@ CONVERT: dict[str, Callable[[str], object]] = {
 
 def _fast_plain(f: Sequence[str]) -> StoredRow | None:
     # The hot path, for text known to be ASCII without NUL or U+FFFD: the stored row,
-    # or None whenever anything is unusual (parse() then decides, with reasons).
-    # Only C-level calls; no regular expressions.
+    # or None whenever anything is unusual (parse() then decides, with reasons). Only
+    # C-level calls, no regular expressions, no int() or float(): every test here is
+    # one that proves the value within its bounds.
     try:
         s, region, product, category, c, q, p = f
-        if len(s) == 19 and s[4] == "-" == s[7] and s[13] == ":" == s[16] and s[10] in "Tt ":
+        shape = s[4::3]  # the separators of YYYY-MM-DD HH:MM:SS
+        if shape == "-- ::" and len(s) == 19:
             dt.datetime.fromisoformat(s)  # checks the calendar and the clock
-            stored = (s if s[10] == " " else s[:10] + " " + s[11:]) + ".000000"
+            stored = s + ".000000"
+        elif shape == "--T::" and len(s) == 19:
+            dt.datetime.fromisoformat(s)
+            stored = s[:10] + " " + s[11:] + ".000000"
+        elif shape == "--T::Z" and len(s) == 20:  # UTC already
+            dt.datetime.fromisoformat(s)
+            stored = s[:10] + " " + s[11:19] + ".000000"
         else:
             stored = _time(s)
         if not (0 < len(region) <= MAX_TEXT and 0 < len(product) <= MAX_TEXT):
@@ -171,18 +179,18 @@ def _fast_plain(f: Sequence[str]) -> StoredRow | None:
             return None
         if region.isspace() or product.isspace() or category.isspace():
             return None
-        if not (c.isdigit() and q.isdigit()):
+        # Up to 9 and 6 digits, no leading zero: 1..999,999,999 and 1..999,999.
+        if not (c.isdigit() and q.isdigit() and len(c) < 10 and len(q) < 7):
             return None
-        customer, quantity = int(c), int(q)
-        if not (0 < customer <= MAX_CUSTOMER_ID and 0 < quantity <= MAX_QUANTITY):
+        if c[0] == "0" or q[0] == "0":
             return None
         whole, _, cents = p.partition(".")
-        if len(cents) > 2 or not (whole + cents).isdigit():
+        # Up to 10 digits before the point (below 10^10), 2 after, and none missing.
+        if not (whole and len(whole) <= 10 and len(cents) <= 2 and p[-1] != "."):
             return None
-        price = float(p)
-        if price >= PRICE_LIMIT:
+        if not (whole + cents).isdigit():
             return None
-        return (stored, region, product, category, customer, quantity, price)
+        return (stored, region, product, category, c, q, p)
     except (ValueError, IndexError):
         return None
 
@@ -228,7 +236,7 @@ class RowParser:
                 f"has {len(fields)} fields; the header has {self.width} ({','.join(self.columns)})"
             )
             return [FieldError("", shown, why)]
-        stored: list[object] = []
+        stored: list[str | None] = []
         errors: list[FieldError] = []
         for column, position, convert in self._converters:
             value = fields[position]
@@ -239,10 +247,8 @@ class RowParser:
         return errors or tuple(stored)
 
     def fast(self, plain: bool) -> Callable[[Sequence[str]], StoredRow | None]:
-        """The hot path: the same stored row as parse(), or None for "ask parse()".
-
-        `plain` promises text that is ASCII without NUL or U+FFFD (known per chunk).
-        """
+        """The hot path: parse()'s stored row, or None for "ask parse()"; see `plain` below."""
+        # plain=True promises text that is ASCII without NUL or U+FFFD (Records.plain).
         core = _fast_plain if plain else _fast_any
         width, pick = self.width, self._pick
         if self._standard:
@@ -264,9 +270,8 @@ class RowParser:
             given = picked[0]
             if not given:
                 return (None, *row)
-            if not (given.isascii() and given.isdigit()):
-                return None
-            number = int(given)
-            return (number, *row) if 0 < number <= MAX_ID else None
+            if given.isascii() and given.isdigit() and len(given) < 19 and given[0] != "0":
+                return (given, *row)
+            return None
 
         return with_id

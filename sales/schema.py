@@ -177,7 +177,20 @@ def ensure_tables(engine: Engine) -> None:
             conn.execute(CreateTable(table, if_not_exists=True))
             for index in table.indexes:
                 conn.execute(CreateIndex(index, if_not_exists=True))
+        if conn.dialect.name == "postgresql":
+            _store_uploads_uncompressed(conn)
         _first_version(conn)
+
+
+def _store_uploads_uncompressed(conn: Connection) -> None:
+    # PostgreSQL compresses large values by default: staging 1M rows (57 MiB) took
+    # 1.4-4 s instead of 0.4-0.5 s, for space that is freed when the import finishes.
+    storage = conn.exec_driver_sql(
+        "SELECT attstorage FROM pg_attribute"
+        " WHERE attrelid = 'import_uploads'::regclass AND attname = 'data'"
+    ).scalar()
+    if storage != "e":
+        conn.exec_driver_sql("ALTER TABLE import_uploads ALTER COLUMN data SET STORAGE EXTERNAL")
 
 
 def _first_version(conn: Connection) -> None:

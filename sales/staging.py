@@ -27,10 +27,7 @@ class UploadInfo:
 
 
 def read_header(first_bytes: bytes) -> list[str]:
-    """The column names of a CSV body's first record (UTF-8, a BOM tolerated).
-
-    Pass at least the first 64 KiB, or the whole body when it is shorter.
-    """
+    """The column names of a CSV body's first record: pass its first 64 KiB (UTF-8, BOM or not)."""
     try:
         text = codecs.getincrementaldecoder("utf-8-sig")().decode(first_bytes, final=False)
     except UnicodeDecodeError:
@@ -47,10 +44,7 @@ def stage_upload(
     chunks: Iterable[bytes],
     max_bytes: int | None = None,
 ) -> UploadInfo:
-    """Store an upload in ~1 MiB chunks, one short transaction each; raises UploadTooLarge.
-
-    Whatever fails (the client, the limit, the database), nothing is left behind.
-    """
+    """Store an upload in ~1 MiB chunks, a transaction each; on any failure, keep nothing."""
     discard_upload(engine, import_id)  # a retried upload starts afresh
     with engine.begin() as conn:
         conn.execute(
@@ -102,12 +96,9 @@ def discard_upload(engine: Engine, import_id: str) -> None:
 
 
 def purge_stale(engine: Engine, older_than_seconds: float) -> int:
-    """Delete uploads untouched for that long (the web died mid-upload, the job never ran).
-
-    A loader touches its upload when it starts, and a finished import has already
-    removed its own, so anything older than the longest wait in the queue plus the
-    longest run is abandoned. Returns how many uploads went.
-    """
+    """Delete uploads untouched for that long (the web died, the job never ran); how many."""
+    # A loader touches its upload when it starts and a finished import removes its
+    # own: past the longest wait in the queue plus the longest run, it is abandoned.
     cutoff = utcnow() - dt.timedelta(seconds=older_than_seconds)
     last_touched = func.coalesce(import_files.c.started_at, import_files.c.staged_at)
     with engine.begin() as conn:

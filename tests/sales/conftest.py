@@ -6,6 +6,7 @@ import os
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy
@@ -62,11 +63,39 @@ def engine(database_url: str) -> Iterator[Engine]:
 
 
 @pytest.fixture
-def sql(engine: Engine) -> Callable[[str], list[tuple[object, ...]]]:
+def sql(engine: Engine) -> Callable[[str], list[tuple[Any, ...]]]:
     """Run one hand-written query and return its rows (an independent view of the data)."""
 
-    def run(query: str) -> list[tuple[object, ...]]:
+    def run(query: str) -> list[tuple[Any, ...]]:
         with engine.connect() as conn:
             return [tuple(r) for r in conn.exec_driver_sql(query)]
+
+    return run
+
+
+def csv_body(header: str, *lines: str, newline: str = "\n") -> bytes:
+    """A CSV file's bytes from its header and lines, as written by hand."""
+    return newline.join([header, *lines]).encode() + newline.encode()
+
+
+def stage(engine: Engine, body: bytes, piece: int = 65_536) -> str:
+    """Stage `body` as an upload arriving in `piece`-byte writes; returns its import id."""
+    from sales.staging import stage_upload
+
+    import_id = uuid.uuid4().hex
+    stage_upload(engine, import_id, (body[i : i + piece] for i in range(0, len(body), piece)))
+    return import_id
+
+
+@pytest.fixture
+def summary(sql: Callable[[str], list[tuple[Any, ...]]]) -> Callable[[], tuple[Any, ...]]:
+    """Count, units, cents, customers and the id range of `sales`, by hand-written SQL."""
+
+    def run() -> tuple[Any, ...]:
+        cents = "CAST(round(unit_price * 100) AS INTEGER)"
+        return sql(
+            f"SELECT count(*), sum(quantity), sum({cents}), sum(quantity * {cents}),"
+            " sum(customer_id), min(id), max(id) FROM sales"
+        )[0]
 
     return run

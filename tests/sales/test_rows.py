@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -27,7 +29,7 @@ def row_with(**changes: str) -> list[str]:
     return [values[c] for c in HEADER]
 
 
-def parse_both(fields: list[str], parser: RowParser = PARSER) -> object:
+def parse_both(fields: list[str], parser: RowParser = PARSER) -> Any:
     """parse() and, where they answer, both fast paths, which must agree with it."""
     result = parser.parse(fields)
     for plain in (False, True):
@@ -57,9 +59,9 @@ def test_a_good_row_is_converted_for_storage() -> None:
         "North",
         "Tent 2P",
         "Outdoor",
-        42,
-        3,
-        179.0,
+        "42",
+        "3",
+        "179.00",
     )
 
 
@@ -95,6 +97,7 @@ def test_timestamps_are_iso_8601_and_stored_in_utc(given: str, expected: str) ->
         ("2023-02-29 00:00:00", "day is out of range"),
         ("2023-05-01 24:00:00", "hour must be in 0..23"),
         ("2023-05-01 14:03:00 ", "is not an ISO-8601 timestamp"),
+        ("2023-05-01T14:03:00z", "is not an ISO-8601 timestamp"),
         ("yesterday", "needs a date and a time of day"),
         ("\u0662\u0660\u0662\u0663-05-01 14:03:00", "ASCII digits"),  # Arabic-Indic 2023
         ("0001-01-01T00:30:00+01:00", "out of range once converted to UTC"),
@@ -128,17 +131,22 @@ def test_text_up_to_100_characters_of_any_kind_is_kept_as_is(column: str, given:
 
 
 @pytest.mark.parametrize(
-    ("column", "given", "expected"),
+    ("column", "given"),
     [
-        ("customer_id", "1", 1),
-        ("customer_id", "2147483647", 2147483647),
-        ("customer_id", "007", 7),
-        ("quantity", "1", 1),
-        ("quantity", "1000000", 1_000_000),
+        ("customer_id", "1"),
+        ("customer_id", "999999999"),
+        ("customer_id", "1000000000"),
+        ("customer_id", "2147483647"),
+        ("customer_id", "007"),
+        ("quantity", "1"),
+        ("quantity", "999999"),
+        ("quantity", "1000000"),
+        ("quantity", "0000001"),
     ],
 )
-def test_whole_numbers_at_their_bounds(column: str, given: str, expected: int) -> None:
-    assert expected in stored(row_with(**{column: given}))
+def test_whole_numbers_at_their_bounds(column: str, given: str) -> None:
+    # Stored as the checked digits: both databases read them into their integer column
+    assert stored(row_with(**{column: given}))[HEADER.index(column)] == given
 
 
 @pytest.mark.parametrize(
@@ -165,20 +173,11 @@ def test_bad_whole_numbers(column: str, given: str, says: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("given", "expected"),
-    [
-        ("0", 0.0),
-        ("0.00", 0.0),
-        ("12.5", 12.5),
-        ("12.50", 12.5),
-        ("5.", 5.0),
-        (".99", 0.99),
-        ("9999999999.99", 9999999999.99),
-        ("00012.30", 12.3),
-    ],
+    "given",
+    ["0", "0.00", "12.5", "12.50", "5.", ".99", "9999999999.99", "00012.30", "000000000001.5"],
 )
-def test_prices_from_0_with_at_most_two_decimals(given: str, expected: float) -> None:
-    assert stored(row_with(unit_price=given))[6] == expected
+def test_prices_from_0_with_at_most_two_decimals(given: str) -> None:
+    assert stored(row_with(unit_price=given))[6] == given
 
 
 @pytest.mark.parametrize(
@@ -221,7 +220,7 @@ def test_a_row_with_the_wrong_number_of_fields_is_one_error() -> None:
 
 
 def test_long_bad_values_are_cut_to_200_characters() -> None:
-    (error,) = PARSER.parse(row_with(region="y" * 5000))  # type: ignore[misc]
+    (error,) = parse_both(row_with(region="y" * 5000))
     assert error.value == "y" * 200
 
 
@@ -234,18 +233,21 @@ def test_columns_in_any_order_and_an_optional_id() -> None:
     # Then rows come out in the stored order, id first
     assert parser.stored_columns == ("id", *HEADER)
     assert parse_both(fields, parser) == (
-        17,
+        "17",
         "2023-05-01 14:03:00.000000",
         "North",
         "Tent 2P",
         "Outdoor",
-        42,
-        3,
-        179.0,
+        "42",
+        "3",
+        "179.00",
     )
     # And an empty id means "the database picks one"; a bad one is an error
-    assert parse_both([{**values, "id": ""}[c] for c in header], parser)[0] is None  # type: ignore[index]
-    for bad in ("0", "x", "-3", "9223372036854775808"):
+    assert parse_both([{**values, "id": ""}[c] for c in header], parser)[0] is None
+    assert parse_both([{**values, "id": "9223372036854775807"}[c] for c in header], parser)[0] == (
+        "9223372036854775807"
+    )
+    for bad in ("0", "x", "-3", "9223372036854775808", "\u0661"):
         result = parse_both([{**values, "id": bad}[c] for c in header], parser)
         assert isinstance(result, list) and result[0].column == "id"
 

@@ -8,6 +8,7 @@ import sqlite3
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, inspect
@@ -23,7 +24,7 @@ ROWS_SHA256 = "9ac1c7ef6823db2badf4fd63084f322ea2840334f7051245159693e5e7e7011b"
 # SQLite only: the stored values and their storage classes, byte for byte.
 SQLITE_RAW_SHA256 = "bf341ef274ce62d8d8a5d05d79b020d6fa867f0a00d7fe24cfb804dd36845c42"
 
-Sql = Callable[[str], list[tuple[object, ...]]]
+Sql = Callable[[str], list[tuple[Any, ...]]]
 
 
 def _timestamp(value: object) -> dt.datetime:
