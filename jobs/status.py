@@ -181,6 +181,17 @@ def retry_after_for(
     return int(min(MAX_RETRY_AFTER, max(MIN_RETRY_AFTER, seconds)))
 
 
+# A plain long poll (no `changes=state`) answers progress at most once per this share of
+# the job's expected length, within these bounds: about 100 answers per job, a steady rate.
+PROGRESS_SHARE, MIN_PROGRESS_INTERVAL, MAX_PROGRESS_INTERVAL = 0.01, 1.0, 10.0
+
+
+def progress_interval(view: StatusView) -> float:
+    """Seconds a plain long poll holds a progress-only change back (coalescing steps)."""
+    expected = view.age + (view.estimate.remaining if view.estimate else 0.0)
+    return min(MAX_PROGRESS_INTERVAL, max(MIN_PROGRESS_INTERVAL, PROGRESS_SHARE * expected))
+
+
 def build_status(snap: JobSnapshot, kind: JobKind) -> StatusView:
     """The status document of one job, its ETag and Retry-After."""
     rec = snap.record
