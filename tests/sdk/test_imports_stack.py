@@ -4,18 +4,20 @@
 from __future__ import annotations
 
 import gzip
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from async_reports_client import Client, JobFailed
+from async_reports_client import Client, JobFailed, console
 from devstack.stack import Stack
 from sales.db import make_engine
 from sales.seed import seed
 from tests.integration.imports import csv_text, rows_in
 from tests.integration.stacks import extra_stack
+from tests.sdk.conftest import run_cli
 
 IMPORTS_DB = 10  # a database of the session's Redis no other test uses
 
@@ -114,3 +116,20 @@ def test_an_import_resumes_from_its_token_in_another_client(
         op = other.resume(token)
         assert op.kind == "import"
         assert op.result()["rowsImported"] == 20
+
+
+def test_the_cli_imports_a_file_and_shows_its_bad_rows(
+    imports_stack: Stack, tmp_path: Path
+) -> None:
+    rows = rows_in(2047, 5)
+    rows[2][5] = "0"  # line 4
+    path = write(tmp_path, rows)
+    done = run_cli(
+        imports_stack.base_url, "import", str(path), "--max-bad-rows", "1", "--wait", "--json"
+    )
+    assert done.returncode == console.EXIT_OK, done.stderr
+    assert '"rowsImported": 4' in done.stdout
+    job_id = json.loads(done.stdout.splitlines()[0])["id"]
+    bad = run_cli(imports_stack.base_url, "errors", job_id, "--json")
+    assert bad.returncode == console.EXIT_OK, bad.stderr
+    assert [(e["line"], e["column"]) for e in json.loads(bad.stdout)] == [(4, "quantity")]
