@@ -43,12 +43,14 @@ PREFER = {
     "finish (POST) or for its document to change (status GET). On the status GET a change "
     "of `state` or the job's end answers at once, a change of progress alone at most once "
     "per max(1 s, 1% of the job's expected length) (at most 10 s): steps in between are "
-    "coalesced. `changes=state` too (`wait=N, changes=state`): the status GET answers only "
-    "when the job's state differs from its state when the request arrived, or it ends, "
-    "or after N s. `Preference-Applied` names what was honoured (`wait=N` or "
-    "`wait=N, changes=state`). Unknown or unusable preferences are ignored, never an error.",
+    "coalesced. With `changes=state` too (`wait=N, changes=state`) the status GET answers "
+    "only when the job's state differs from its state when the request arrived, or it "
+    "ends, or after N s. `Preference-Applied` names what was honoured (`wait=N` or "
+    "`wait=N, changes=state`). Unusable preferences are ignored, never an error; unknown "
+    "preferences are "
+    "ignored.",
     "schema": {"type": "string", "maxLength": 1024},
-    "example": "wait=60, changes=state",
+    "example": "wait=5",
 }
 IDEMPOTENCY_KEY = {
     "in": "header",

@@ -4,18 +4,13 @@ from __future__ import annotations
 
 from flask import Response, current_app, json, request
 
-from app.http.prefer import parse_changes, parse_wait
+from app.http.prefer import parse_wait
 from jobs.status import StatusView
 
 
 def requested_wait() -> int | None:
     """Seconds of `Prefer: wait=N` (capped at MAX_WAIT_SECONDS), or None."""
     return parse_wait(request.headers.getlist("Prefer"), current_app.config["MAX_WAIT_SECONDS"])
-
-
-def requested_changes() -> str | None:
-    """`Prefer: changes=state` (answer a long poll on a change of state only), or None."""
-    return parse_changes(request.headers.getlist("Prefer"))
 
 
 def not_modified(view: StatusView) -> bool:

@@ -18,14 +18,9 @@ from flask_smorest import Blueprint
 
 from app.http.openapi import IDEMPOTENCY_KEY, IF_NONE_MATCH, PREFER, errors, headers
 from app.http.parsing import JsonBodyParser, incoming
-from app.http.prefer import applied
+from app.http.prefer import applied, parse_changes
 from app.http.problems import Problem
-from app.http.responses import (
-    not_modified,
-    requested_changes,
-    requested_wait,
-    status_response,
-)
+from app.http.responses import not_modified, requested_wait, status_response
 from app.http.schemas import (
     CatalogueSchema,
     FormatQuerySchema,
@@ -70,32 +65,32 @@ def job_blueprint(kind: JobKind, settings: Settings) -> Blueprint:
                 415, "Send the request body as JSON with `Content-Type: application/json`."
             )
 
-    def accepted(submission: Submission, job_id: str, asked: int | None) -> Response:
+    def accepted(submission: Submission, job_id: str, wanted: int | None) -> Response:
         """Submit, then answer 202 (or 200 when `Prefer: wait` saw the job finish)."""
         snap = submit.submit(
             kind, submission, current_owner(), job_id, request.headers.get("Idempotency-Key")
         )
         count_submission(kind.name, snap.record.type)
         extra = {"Location": status_url(kind, snap.record.id), "Vary": "Prefer"}
-        with waiting.slot(asked) as wait:
+        with waiting.slot(wanted) as wait:
             if wait is None:
                 return status_response(build_status(snap, kind), 202, extra)
             extra["Preference-Applied"] = applied(wait)
             view = waiting.wait_until_finished(snap, kind, wait)
         return status_response(view, 200 if view.terminal else 202, extra)
 
-    # Every header is read before anything is created (an unusable Prefer is ignored).
+    # Every header is read and checked before anything is created.
     def post_json(self: Any, body: dict[str, Any]) -> Response:
         submit.check_idempotency_key(request.headers.get("Idempotency-Key"))
-        asked = requested_wait()
-        return accepted(kind.accept(body, backend().kind_services), str(uuid.uuid4()), asked)
+        wanted = requested_wait()
+        return accepted(kind.accept(body, backend().kind_services), str(uuid.uuid4()), wanted)
 
     def post_stream(self: Any) -> Response:
         submit.check_idempotency_key(request.headers.get("Idempotency-Key"))
-        asked = requested_wait()
+        wanted = requested_wait()
         job_id = str(uuid.uuid4())
         submission = kind.accept_stream(incoming(request), job_id, backend().kind_services)
-        return accepted(submission, job_id, asked)
+        return accepted(submission, job_id, wanted)
 
     if schema is not None:
         # An instance: webargs would instantiate a class per request.
@@ -183,7 +178,8 @@ def job_blueprint(kind: JobKind, settings: Settings) -> Blueprint:
             ends); without, progress changes are answered at most once per
             `progress_interval` (1-10 s, 1% of the job's expected length).
             """
-            asked, changes = requested_wait(), requested_changes()
+            asked = requested_wait()
+            changes = parse_changes(request.headers.getlist("Prefer"))
             snap = load_job(kind, job_id)
             check_poll_rate(str(job_id))
             view = build_status(snap, kind)
