@@ -13,8 +13,7 @@ import pytest
 
 from async_reports_client import Client, JobFailed, console
 from devstack.stack import Stack
-from sales.db import make_engine
-from sales.seed import seed
+from tests.conftest import seeded_database
 from tests.integration.imports import csv_text, rows_in
 from tests.integration.stacks import extra_stack
 from tests.sdk.conftest import run_cli
@@ -26,11 +25,10 @@ IMPORTS_DB = 10  # a database of the session's Redis no other test uses
 def imports_stack(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[Stack]:
     """web + worker on a sales database of this module's own (imports change it)."""
     tmp = tmp_path_factory.mktemp("sdk-imports")
-    url = f"sqlite:///{tmp / 'sales.db'}"
-    engine = make_engine(url)
-    seed(engine, 1000)
-    engine.dispose()
-    with extra_stack(tmp / "stack", redis_url, IMPORTS_DB, url, {}) as stack:
+    with (
+        seeded_database("sqlite", tmp, rows=1000) as url,
+        extra_stack(tmp / "stack", redis_url, IMPORTS_DB, url, {}) as stack,
+    ):
         yield stack
 
 
