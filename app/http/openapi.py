@@ -35,7 +35,7 @@ ERROR_HEADERS = {
     503: ("Retry-After",),
 }
 # Request headers, documented as parameters of the operations that read them.
-PREFER = {
+PREFER: dict[str, Any] = {
     "in": "header",
     "name": "Prefer",
     "required": False,
@@ -45,6 +45,15 @@ PREFER = {
     "schema": {"type": "string", "maxLength": 1024},
     "example": "wait=5",
 }
+# What a status long poll answers on, and `changes=state` (README, "Long polls").
+PREFER["description"] += (
+    " On the status GET a change of `state` or the job's end answers at once, a change of"
+    " progress alone at most once per max(1 s, 1% of the job's expected length) (at most"
+    " 10 s): steps in between are coalesced. With `changes=state` too (`wait=N,"
+    " changes=state`) the status GET answers only when the job's state differs from its"
+    " state when the request arrived, or it ends, or after N s. `Preference-Applied` names"
+    " what was honoured (`wait=N` or `wait=N, changes=state`)."
+)
 IDEMPOTENCY_KEY = {
     "in": "header",
     "name": "Idempotency-Key",

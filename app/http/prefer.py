@@ -1,4 +1,4 @@
-"""RFC 7240 `Prefer` headers: the `wait=N` preference (the only one this API honours)."""
+"""RFC 7240 `Prefer` headers: `wait=N`, and `changes=state` (which long polls answer on)."""
 
 from __future__ import annotations
 
@@ -25,6 +25,29 @@ def parse_wait(values: Iterable[str], max_wait: int) -> int | None:
     return None
 
 
-def applied(wait: int) -> str:
-    """The `Preference-Applied` value for an honoured wait."""
-    return f"wait={wait}"
+# The `changes` values this API knows: `state` asks a long poll to answer only when the
+# job's state changes (or it ends), not on every progress step.
+KNOWN_CHANGES = frozenset({"state"})
+
+
+def parse_changes(values: Iterable[str]) -> str | None:
+    """The `changes=` preference (`state`), or None when absent or of an unknown value.
+
+    It may come as a preference of its own (`wait=10, changes=state`) or as a parameter
+    of `wait` (`wait=10; changes=state`). Unknown values are ignored (RFC 7240).
+    """
+    for value in values:
+        for preference in value.split(","):
+            for token in preference.split(";"):
+                name, sep, raw = token.partition("=")
+                if name.strip().lower() != "changes" or not sep:
+                    continue
+                raw = raw.strip().strip('"').strip().lower()
+                if raw in KNOWN_CHANGES:
+                    return raw
+    return None
+
+
+def applied(wait: int, changes: str | None = None) -> str:
+    """The `Preference-Applied` value for an honoured wait (and `changes=`, if honoured)."""
+    return f"wait={wait}" if changes is None else f"wait={wait}, changes={changes}"

@@ -18,7 +18,7 @@ from flask_smorest import Blueprint
 
 from app.http.openapi import IDEMPOTENCY_KEY, IF_NONE_MATCH, PREFER, errors, headers
 from app.http.parsing import JsonBodyParser, incoming
-from app.http.prefer import applied
+from app.http.prefer import applied, parse_changes
 from app.http.problems import Problem
 from app.http.responses import not_modified, requested_wait, status_response
 from app.http.schemas import (
@@ -37,7 +37,7 @@ from app.views.metrics import count_submission
 from app.views.resources import add_resource
 from jobs.kinds import JobKind, Submission
 from jobs.settings import Settings
-from jobs.status import build_status, status_url
+from jobs.status import build_status, progress_interval, status_url
 
 
 def job_blueprint(kind: JobKind, settings: Settings) -> Blueprint:
@@ -65,29 +65,32 @@ def job_blueprint(kind: JobKind, settings: Settings) -> Blueprint:
                 415, "Send the request body as JSON with `Content-Type: application/json`."
             )
 
-    def accepted(submission: Submission, job_id: str) -> Response:
+    def accepted(submission: Submission, job_id: str, wanted: int | None) -> Response:
         """Submit, then answer 202 (or 200 when `Prefer: wait` saw the job finish)."""
         snap = submit.submit(
             kind, submission, current_owner(), job_id, request.headers.get("Idempotency-Key")
         )
         count_submission(kind.name, snap.record.type)
         extra = {"Location": status_url(kind, snap.record.id), "Vary": "Prefer"}
-        with waiting.slot(requested_wait()) as wait:
+        with waiting.slot(wanted) as wait:
             if wait is None:
                 return status_response(build_status(snap, kind), 202, extra)
             extra["Preference-Applied"] = applied(wait)
             view = waiting.wait_until_finished(snap, kind, wait)
         return status_response(view, 200 if view.terminal else 202, extra)
 
+    # Every header is read and checked before anything is created.
     def post_json(self: Any, body: dict[str, Any]) -> Response:
         submit.check_idempotency_key(request.headers.get("Idempotency-Key"))
-        return accepted(kind.accept(body, backend().kind_services), str(uuid.uuid4()))
+        wanted = requested_wait()
+        return accepted(kind.accept(body, backend().kind_services), str(uuid.uuid4()), wanted)
 
     def post_stream(self: Any) -> Response:
         submit.check_idempotency_key(request.headers.get("Idempotency-Key"))
+        wanted = requested_wait()
         job_id = str(uuid.uuid4())
         submission = kind.accept_stream(incoming(request), job_id, backend().kind_services)
-        return accepted(submission, job_id)
+        return accepted(submission, job_id, wanted)
 
     if schema is not None:
         # An instance: webargs would instantiate a class per request.
@@ -169,23 +172,37 @@ def job_blueprint(kind: JobKind, settings: Settings) -> Blueprint:
         @blp.doc(parameters=[PREFER, IF_NONE_MATCH])
         @errors(blp, 401, 404, 410, 429, 503)
         def get(self, job_id: UUID) -> Response:
-            """Poll a job; with `Prefer: wait=N`, a long poll that answers on the next change."""
+            """Poll a job; with `Prefer: wait=N`, a long poll that answers on the next change.
+
+            With `changes=state` too, it answers only when the state changes (or the job
+            ends); without, progress changes are answered at most once per
+            `progress_interval` (1-10 s, 1% of the job's expected length).
+            """
+            asked = requested_wait()
+            changes = parse_changes(request.headers.getlist("Prefer"))
             snap = load_job(kind, job_id)
             check_poll_rate(str(job_id))
             view = build_status(snap, kind)
             extra = {"Vary": "Prefer"}
-            with waiting.slot(requested_wait()) as wait:
+            with waiting.slot(asked) as wait:
                 if wait is not None:
-                    extra["Preference-Applied"] = applied(wait)
-                    if not view.terminal:
-                        # Wait for a document other than the one the client has
-                        # (If-None-Match), or, without one, other than the one it would get now.
-                        first = view.etag
-                        unchanged = (
-                            not_modified if request.if_none_match else (lambda v: v.etag == first)
+                    extra["Preference-Applied"] = applied(wait, changes)
+                    # Wait for a document other than the one the client has
+                    # (If-None-Match), or, without one, other than the one it would get now.
+                    first = view.etag
+                    unchanged = (
+                        not_modified if request.if_none_match else (lambda v: v.etag == first)
+                    )
+                    if view.terminal:
+                        pass
+                    elif changes == "state":
+                        found = waiting.wait_for_state(str(job_id), kind, wait, view.state)
+                        view = build_status(found or load_job(kind, job_id), kind)
+                    elif unchanged(view):
+                        found = waiting.wait_for_change(
+                            str(job_id), kind, wait, unchanged, progress_interval(view)
                         )
-                        changed = waiting.wait_for_change(str(job_id), kind, wait, unchanged)
-                        view = build_status(changed or load_job(kind, job_id), kind)
+                        view = build_status(found or load_job(kind, job_id), kind)
             if not_modified(view):
                 return status_response(view, 304, extra)
             return status_response(view, 200, extra)

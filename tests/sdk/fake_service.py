@@ -109,7 +109,9 @@ def import_service(job_id: str, polls: int = 1) -> Script:
         if seen.method == "POST":
             return accepted(document(job_id, kind="import"), "imports")
         if seen.path.endswith("/errors"):
-            return Answer(200, {"items": [{"line": 3, "column": "quantity", "message": "bad"}]})
+            # The server's JSON form: an array of {line, column, value, message}
+            bad = {"line": 3, "column": "quantity", "value": "0", "message": "must be at least 1"}
+            return Answer(200, [bad])
         reads["n"] += 1
         if reads["n"] <= polls:
             return status_answer(document(job_id, kind="import"), seen, Retry_After="0")

@@ -32,9 +32,10 @@ def percents_in(text: str) -> list[int]:
 
 
 def test_on_a_terminal_the_bar_renders_and_advances(stack: Stack) -> None:
-    # Given a terminal, When we submit and wait for a job of six 0.4 s steps
+    # Given a terminal, When we submit and wait for a job of six 1.2 s steps (progress is
+    # answered at most once a second: README, "Long polls")
     term = Terminal(
-        ["submit", "noop", "steps=6", "stepSeconds=0.4", "--wait"], cli_env(stack.base_url)
+        ["submit", "noop", "steps=6", "stepSeconds=1.2", "--wait"], cli_env(stack.base_url)
     )
     code, text = term.finish()
     # Then a bar was drawn (rich's bar glyphs, redrawn in place) with state and ETA

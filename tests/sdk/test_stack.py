@@ -33,8 +33,9 @@ pytestmark = [pytest.mark.sdk, pytest.mark.integration]
 
 
 def test_wait_reports_progress_as_it_grows(client: Client) -> None:
-    # Given a job of five steps of 0.3 s
-    op = client.reports.submit("noop", steps=5, stepSeconds=0.3)
+    # Given a job of five steps of 1.2 s (the service answers progress at most once a
+    # second, coalescing faster steps: README, "Long polls")
+    op = client.reports.submit("noop", steps=5, stepSeconds=1.2)
     seen: list[dict[str, Any]] = []
     # When we wait with a progress callback
     final = op.wait(on_progress=seen.append)
@@ -193,7 +194,8 @@ def test_the_async_client_against_the_stack(stack: Stack, tmp_path: Path) -> Non
     async def main() -> tuple[list[int], Any]:
         seen: list[int] = []
         async with AsyncClient(stack.base_url) as client:
-            op = await client.reports.submit("noop", steps=4, stepSeconds=0.2)
+            # steps slower than the service's 1 s coalescing of progress answers
+            op = await client.reports.submit("noop", steps=4, stepSeconds=1.2)
             await op.wait(on_progress=lambda d: seen.append(d["progress"]["percent"]))
             await op.download(tmp_path / "r.csv")
             ids = [o.id async for o in client.reports.list(page_size=1) if o.id == op.id]

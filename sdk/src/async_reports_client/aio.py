@@ -193,9 +193,12 @@ class AsyncOperation:
         flow = flows.download(self._state, Sink(path), format, self._client.config, timeout)
         await self._client.run(flow)
 
-    async def errors(self) -> Any:
-        """An import's bad rows (the JSON form of its errors resource)."""
-        return await self._client.run(flows.import_errors(self._state, self._client.config))
+    async def errors(self) -> builtins.list[dict[str, Any]]:
+        """An import's bad rows: `{"line", "column", "value", "message"}` each, in file order."""
+        rows: builtins.list[dict[str, Any]] = await self._client.run(
+            flows.import_errors(self._state, self._client.config)
+        )
+        return rows
 
     async def cancel(self) -> dict[str, Any] | None:
         """Cancel the job (DELETE); its document, or None if it had ended and is now forgotten."""

@@ -199,9 +199,12 @@ class Operation:
         flow = flows.download(self._state, Sink(path), format, self._client.config, timeout)
         self._client.run(flow)
 
-    def errors(self) -> Any:
-        """An import's bad rows (the JSON form of its errors resource)."""
-        return self._client.run(flows.import_errors(self._state, self._client.config))
+    def errors(self) -> builtins.list[dict[str, Any]]:
+        """An import's bad rows: `{"line", "column", "value", "message"}` each, in file order."""
+        rows: builtins.list[dict[str, Any]] = self._client.run(
+            flows.import_errors(self._state, self._client.config)
+        )
+        return rows
 
     def cancel(self) -> dict[str, Any] | None:
         """Cancel the job (DELETE); its document, or None if it had ended and is now forgotten."""

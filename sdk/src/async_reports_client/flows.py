@@ -251,8 +251,12 @@ def download(
 
 
 def import_errors(state: OperationState, config: Config) -> Flow:
-    """The bad rows of an import, parsed from the JSON form of its errors resource."""
-    return (yield from get_json(state.link("errors", "/errors"), config))
+    """The bad rows of an import: the JSON form of its errors resource, a list of
+    `{"line", "column", "value", "message"}` in file order (empty when none were bad)."""
+    body = yield from get_json(state.link("errors", "/errors"), config)
+    if isinstance(body, Mapping):  # tolerate a wrapped list (`{"items": [...]}`)
+        body = body.get("items", [])
+    return [dict(row) for row in body if isinstance(row, Mapping)] if isinstance(body, list) else []
 
 
 def page(url: str, params: Mapping[str, str], config: Config) -> Flow:
