@@ -82,3 +82,17 @@ def data_state(engine: Engine) -> DataState:
         last_sold_at=last,
         last_import=None if import_id is None else LastImport(import_id, imported, finished),
     )
+
+
+def version_token(engine: Engine) -> str:
+    """The data version as reuse of results compares it: the counter every import bumps,
+    plus a fingerprint of `sales` (row count and largest id) that changes made with plain
+    SQL move too: inserted or deleted rows. One statement; it does not see UPDATEs."""
+    query = select(
+        data_version.c.version,
+        select(func.count()).select_from(sales).scalar_subquery(),
+        select(func.max(sales.c.id)).scalar_subquery(),
+    ).where(data_version.c.id == 1)
+    with engine.connect() as conn:
+        version, rows, last_id = conn.execute(query).one()
+    return f"{version}.{rows}.{last_id or 0}"

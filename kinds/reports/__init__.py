@@ -52,6 +52,11 @@ class ReportKind(JobKind):
         """A validated body becomes a job of its report type."""
         return Submission(body["reportType"], body["parameters"], json_fingerprint(body))
 
+    def normalised(self, submission: Submission) -> dict[str, Any]:
+        """The parameters as the type's schema reads them, written back (defaults filled)."""
+        schema = REPORT_TYPES[submission.type].schema
+        return dict(schema.dump(schema.load(submission.parameters)))
+
     def document_fields(self) -> dict[str, Any]:
         """`reportType` and `parameters`."""
         return {
