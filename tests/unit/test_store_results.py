@@ -9,8 +9,10 @@ import time
 import fakeredis
 import pytest
 
+from app.services.backend import Backend
 from app.services.reuse import digest
 from jobs.kinds import Submission
+from jobs.problems import NOT_STARTED, WORKER_LOST
 from jobs.registry import Kinds
 from jobs.status import build_status
 from jobs.store import JobRecord, JobStore, Keys, Progress
@@ -272,3 +274,48 @@ def test_top_products_defaults_are_filled_before_comparing(kinds: Kinds) -> None
 def test_imports_are_never_reused_and_reports_are(kinds: Kinds) -> None:
     assert kinds["report"].deterministic and not kinds["report"].changes_data
     assert not kinds["import"].deterministic and kinds["import"].changes_data
+
+
+def test_a_follower_of_a_leader_lost_with_its_worker_fails_when_read(
+    store: JobStore, shares: ResultShare, worker: RunLedger, backend: Backend
+) -> None:
+    # Given a follower of a leader whose worker vanished (its run deadline passed)
+    lead(store, shares)
+    shares.attach(created(store, "f0", owner="bob"), DIGEST, fresh=False)
+    worker.claim("lead", "w1", deadline=time.time() - 1)
+    # When the follower's client polls it (nobody reads the leader)
+    snap = backend.read("f0")
+    # Then the leader is failed by the deadline check, and the follower with it
+    assert snap is not None and snap.record.error is not None
+    assert snap.record.error["title"] == WORKER_LOST["title"]
+    leader = store.read("lead")
+    assert leader is not None and leader.record.error is not None
+
+
+def test_a_follower_of_a_leader_that_was_never_enqueued_fails_when_read(
+    store: JobStore, shares: ResultShare, backend: Backend
+) -> None:
+    # Given a follower attached to a leader whose enqueue then failed (it was discarded)
+    rec = created(store, "lead")
+    shares.attach(rec, DIGEST, fresh=False)
+    shares.attach(created(store, "f0", owner="bob"), DIGEST, fresh=False)
+    store.discard(rec)
+    # When the follower is read
+    snap = backend.read("f0")
+    # Then it has an outcome of its own: failed, saying to submit again
+    assert snap is not None and snap.record.error is not None
+    assert snap.record.error["title"] == NOT_STARTED["title"]
+
+
+def test_a_follower_gets_the_result_even_if_the_worker_could_not_pass_it_on(
+    store: JobStore, shares: ResultShare, client: fakeredis.FakeRedis, backend: Backend
+) -> None:
+    # Given a follower, and a leader that succeeded without passing its result on
+    lead(store, shares)
+    shares.attach(created(store, "f0", owner="bob"), DIGEST, fresh=False)
+    client.set("celery-task-meta-lead", json.dumps({"status": "SUCCESS", "result": RESULT}))
+    client.hset("test:job:lead", "finishedAt", repr(time.time()))
+    # When the follower is read
+    snap = backend.read("f0")
+    # Then it is Complete with the leader's result
+    assert snap is not None and snap.result == RESULT
