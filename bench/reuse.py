@@ -2,6 +2,7 @@
 against the same report computed (`Cache-Control: no-cache`, a miss), in the same run.
 
     ./dev bench --only reuse --rows 1000000 10000000
+    DATA_FINGERPRINT_SECONDS=1 ./dev bench --only reuse --rows 1000000
 
 Per data size (SQLite, seeded into var/bench/sales-N.db when missing): a web and a worker
 on that database; per run, a miss (POST no-cache with `Prefer: wait`, until Complete), a
@@ -13,6 +14,7 @@ and how many computations they caused (the reuse metrics).
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from collections.abc import Callable
@@ -86,7 +88,10 @@ def measure(run: Any, rows_list: list[int], runs: int, row: Row, var: Any) -> No
             seed(engine, rows)
             print(f"  seeded in {time.perf_counter() - t:.0f}s", flush=True)
         ready(engine)
-        base = run.web("reuseweb", bare=False, extra={"DATABASE_URL": url})
+        web_env = {"DATABASE_URL": url}
+        if "DATA_FINGERPRINT_SECONDS" in os.environ:  # e.g. 1: every hit finds it stale
+            web_env["DATA_FINGERPRINT_SECONDS"] = os.environ["DATA_FINGERPRINT_SECONDS"]
+        base = run.web("reuseweb", bare=False, extra=web_env)
         run.worker("reuseworker", raw=False, extra={"DATABASE_URL": url})
         miss, hit, cold, fingerprint = Figure(), Figure(), Figure(), Figure()
         ratio, all_complete = Figure(), True

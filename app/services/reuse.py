@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import threading
 
 import kombu.exceptions
 import redis
@@ -19,6 +20,7 @@ from prometheus_client import Counter
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.services.backend import Backend, backend
+from jobs.errors import StoreUnavailable
 from jobs.kinds import JobKind, Submission
 from jobs.store.record import JobRecord, JobSnapshot
 from sales.state import version_token
@@ -43,13 +45,32 @@ def fresh_requested() -> bool:
 
 
 def data_version(b: Backend) -> str:
-    """The data version: cached in Redis for DATA_FINGERPRINT_SECONDS (one database read
-    per interval for all web processes), and invalidated at once by a completed import."""
-    generation, token = b.shares.cached_version()
+    """The data version, cached in Redis for every web process: read from the database
+    when there is none for the current generation (a completed import bumps it), used
+    as it is while fresh (DATA_FINGERPRINT_SECONDS), and while up to twice that old
+    used too, as one web process reads it again in the background."""
+    fresh = b.settings.data_fingerprint_seconds
+    generation, token, stale = b.shares.cached_version(fresh)
     if token is None:
-        token = version_token(ready(b.kind_services.engine()))
-        b.shares.remember_version(generation, token, b.settings.data_fingerprint_seconds)
+        token = read_version(b, generation)
+    elif stale and b.shares.claim_version_read(fresh):
+        threading.Thread(target=reread_version, args=(b, generation), daemon=True).start()
     return f"{generation}.{token}"
+
+
+def read_version(b: Backend, generation: str) -> str:
+    """Read the version from the database and cache it."""
+    token = version_token(ready(b.kind_services.engine()))
+    b.shares.remember_version(generation, token, b.settings.data_fingerprint_seconds)
+    return token
+
+
+def reread_version(b: Backend, generation: str) -> None:
+    """read_version in a background thread: a failure is logged, the next submit retries."""
+    try:
+        read_version(b, generation)
+    except (SQLAlchemyError, StoreUnavailable) as exc:
+        log.warning("data version not read again: %s", exc)
 
 
 def digest(kind: JobKind, submission: Submission, version: str) -> str:

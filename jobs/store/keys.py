@@ -76,6 +76,10 @@ class Keys:
         """`<generation>|<version token>`: the data version, cached for all web processes."""
         return f"{self.prefix}:data:version"
 
+    def data_version_read(self) -> str:
+        """Short-lived marker of the web process re-reading a stale data version."""
+        return f"{self.prefix}:data:version-read"
+
     def celery_meta(self, job_id: str) -> str:
         """Celery's result-backend key for a task id (our job id is the task id)."""
         return f"{CELERY_META_PREFIX}{job_id}"

@@ -116,24 +116,36 @@ class ResultShare:
             )
         return str(new) if new else None
 
-    def cached_version(self) -> tuple[str, str | None]:
-        """(data generation, the cached version token if it belongs to that generation)."""
+    def cached_version(self, fresh_seconds: float) -> tuple[str, str | None, bool]:
+        """(data generation, the cached version token if it belongs to that generation,
+        whether it is older than `fresh_seconds` and should be read again)."""
         k = self.keys
         with reachable():
             generation, cached = self.redis.mget([k.data_generation(), k.data_version()])
         generation = str(generation or "0")
         if cached is None:
-            return generation, None
-        held, _, token = str(cached).partition("|")
-        return generation, token if held == generation else None
+            return generation, None, True
+        held, read_at, token = str(cached).split("|", 2)
+        if held != generation:
+            return generation, None, True
+        return generation, token, time.time() - float(read_at) > fresh_seconds
 
-    def remember_version(self, generation: str, token: str, seconds: float) -> None:
-        """Cache the version token read from the database for `seconds` (shared by all webs)."""
-        if seconds <= 0:
+    def remember_version(self, generation: str, token: str, fresh_seconds: float) -> None:
+        """Cache a version token read from the database (shared by all web processes):
+        fresh for `fresh_seconds`, then usable while it is read again, gone after twice."""
+        if fresh_seconds <= 0:
             return
+        value = f"{generation}|{time.time()!r}|{token}"
         with reachable():
-            value = f"{generation}|{token}"
-            self.redis.set(self.keys.data_version(), value, px=int(seconds * 1000))
+            self.redis.set(self.keys.data_version(), value, px=int(fresh_seconds * 2000))
+
+    def claim_version_read(self, fresh_seconds: float) -> bool:
+        """True for the one web process that may read a stale version again now."""
+        with reachable():
+            won = self.redis.set(
+                self.keys.data_version_read(), "1", nx=True, px=max(1, int(fresh_seconds * 1000))
+            )
+        return bool(won)
 
     # -- the worker side ----------------------------------------------------------
 

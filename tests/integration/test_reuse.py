@@ -227,7 +227,7 @@ def test_rows_inserted_with_plain_sql_are_noticed_within_the_fingerprint_interva
     insert_rows(reuse.database_url, 2032, 3)
     # Then once the cached version is older than DATA_FINGERPRINT_SECONDS, the next
     # 2032 report is computed and includes them
-    time.sleep(FINGERPRINT_SECONDS + 0.5)
+    time.sleep(2 * FINGERPRINT_SECONDS + 1.0)  # the cached version is gone
     resp = reuse.submit(yearly(2032))
     assert "cached" not in resp.json()
     assert reuse.download(reuse.finished(resp))["summary"]["orders"] == 3
@@ -236,7 +236,7 @@ def test_rows_inserted_with_plain_sql_are_noticed_within_the_fingerprint_interva
 def test_an_update_with_plain_sql_is_noticed_on_postgresql_only(reuse: ReuseStack) -> None:
     # Given a report of 2033 with two rows, computed and kept
     insert_rows(reuse.database_url, 2033, 2)
-    time.sleep(FINGERPRINT_SECONDS + 0.5)
+    time.sleep(2 * FINGERPRINT_SECONDS + 1.0)  # the cached version is gone
     first = reuse.finished(reuse.submit(yearly(2033)))
     assert reuse.download(first)["summary"]["units"] == 4
     # When their quantities are changed with a plain UPDATE (count and largest id unchanged)
@@ -244,7 +244,7 @@ def test_an_update_with_plain_sql_is_noticed_on_postgresql_only(reuse: ReuseStac
     with engine.begin() as conn:
         conn.exec_driver_sql(f"UPDATE sales SET quantity = 9 WHERE {year_range(2033)}")
     engine.dispose()  # the session ends: PostgreSQL has its statistics now
-    time.sleep(FINGERPRINT_SECONDS + 0.5)
+    time.sleep(2 * FINGERPRINT_SECONDS + 1.0)  # the cached version is gone
     # Then, as the README says: PostgreSQL's change counters notice it, and the report is
     # computed anew; SQLite's fingerprint does not (bump data_version, or no-cache)
     again = reuse.submit(yearly(2033))
