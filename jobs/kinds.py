@@ -139,9 +139,9 @@ class JobKind(ABC):
         """Read and check a streamed request body (raise jobs.errors.RequestRejected)."""
         raise NotImplementedError(f"{self.name} jobs are not submitted as a stream")
 
-    def normalised(self, submission: Submission) -> dict[str, Any]:
+    def normalised(self, submission: Submission) -> dict[str, Any] | None:
         """A deterministic kind's parameters in one canonical form ("2023" and 2023 alike),
-        so that requests asking for the same result share it."""
+        so that requests asking for the same result share it; None: never share this one."""
         return submission.parameters
 
     def document_fields(self) -> dict[str, Any]:

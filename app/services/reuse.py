@@ -12,6 +12,7 @@ import hashlib
 import json
 import logging
 import threading
+from typing import Any
 
 import kombu.exceptions
 import redis
@@ -73,14 +74,9 @@ def reread_version(b: Backend, generation: str) -> None:
         log.warning("data version not read again: %s", exc)
 
 
-def digest(kind: JobKind, submission: Submission, version: str) -> str:
+def digest(kind: JobKind, parameters: dict[str, Any], job_type: str, version: str) -> str:
     """The key of a result: kind, type, normalised parameters, data version."""
-    body = {
-        "kind": kind.name,
-        "type": submission.type,
-        "parameters": kind.normalised(submission),
-        "version": version,
-    }
+    body = {"kind": kind.name, "type": job_type, "parameters": parameters, "version": version}
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
@@ -91,12 +87,15 @@ def attach(kind: JobKind, submission: Submission, record: JobRecord) -> JobSnaps
     b = backend()
     if not kind.deterministic or b.settings.result_reuse_seconds <= 0:
         return None
+    parameters = kind.normalised(submission)
+    if parameters is None:
+        return None
     try:
         version = data_version(b)
     except SQLAlchemyError as exc:  # the job computes; the worker reports what is wrong
         log.warning("data version unavailable, job %s computes: %s", record.id, exc)
         return None
-    key = digest(kind, submission, version)
+    key = digest(kind, parameters, submission.type, version)
     attached = b.shares.attach(record, key, fresh_requested())
     REUSE.labels(kind.name, OUTCOMES.get(attached.outcome, "miss")).inc()
     if attached.outcome == "lead":

@@ -106,7 +106,8 @@ def yearly(year: Any) -> dict[str, Any]:
 
 
 def noop(**parameters: Any) -> dict[str, Any]:
-    return {"reportType": "noop", "parameters": parameters}
+    """A slow diagnostic report that asks to be shared like a real one."""
+    return {"reportType": "noop", "parameters": {**parameters, "reuse": True}}
 
 
 def test_a_second_identical_report_is_complete_in_the_202_itself(reuse: ReuseStack) -> None:
@@ -302,3 +303,16 @@ def test_imports_are_never_reused(reuse: ReuseStack) -> None:
     # Then it is a new import that runs (and adds its rows again)
     doc = wait_done(reuse.base, second.headers["Location"], ALICE)
     assert "cached" not in doc and doc["result"]["rowsImported"] == 5
+
+
+def test_the_diagnostic_noop_runs_every_time_unless_it_asks_to_be_shared(
+    reuse: ReuseStack,
+) -> None:
+    # Given a noop report computed (the diagnostic type exists to run)
+    body = {"reportType": "noop", "parameters": {"steps": 3}}
+    first = reuse.finished(reuse.submit(body))
+    # When the identical request comes
+    second = reuse.finished(reuse.submit(body))
+    # Then it runs again
+    assert "cached" not in second
+    assert reuse.computations([first["id"], second["id"]]) == 2

@@ -11,7 +11,7 @@ import pytest
 
 from app.services.backend import Backend
 from app.services.reuse import digest
-from jobs.kinds import Submission
+from jobs.kinds import JobKind, Submission
 from jobs.problems import NOT_STARTED, WORKER_LOST
 from jobs.registry import Kinds
 from jobs.status import build_status
@@ -259,6 +259,12 @@ def test_the_copied_result_keeps_every_figure_exactly(
     assert raw is not None and json.loads(raw)["result"] == result
 
 
+def key(kind: JobKind, submission: Submission, version: str) -> str:
+    parameters = kind.normalised(submission)
+    assert parameters is not None
+    return digest(kind, parameters, submission.type, version)
+
+
 @pytest.mark.parametrize(
     ("a", "b"),
     [
@@ -274,10 +280,10 @@ def test_parameters_are_compared_as_the_type_reads_them(
     one = Submission("region-breakdown", a, "x")
     two = Submission("region-breakdown", b, "y")
     # Then they have one digest, which a different year or data version does not share
-    assert digest(kind, one, "v1") == digest(kind, two, "v1")
-    assert digest(kind, one, "v1") != digest(kind, one, "v2")
+    assert key(kind, one, "v1") == key(kind, two, "v1")
+    assert key(kind, one, "v1") != key(kind, one, "v2")
     other = Submission("region-breakdown", {"year": 2024}, "z")
-    assert digest(kind, one, "v1") != digest(kind, other, "v1")
+    assert key(kind, one, "v1") != key(kind, other, "v1")
 
 
 def test_top_products_defaults_are_filled_before_comparing(kinds: Kinds) -> None:
@@ -286,7 +292,14 @@ def test_top_products_defaults_are_filled_before_comparing(kinds: Kinds) -> None
     full = Submission(
         "top-products", {"from": "2023-01-01", "to": "2023-03-31", "limit": "10"}, "y"
     )
-    assert digest(kind, short, "v") == digest(kind, full, "v")
+    assert key(kind, short, "v") == key(kind, full, "v")
+
+
+def test_the_diagnostic_noop_is_shared_only_when_it_asks(kinds: Kinds) -> None:
+    kind = kinds["report"]
+    assert kind.normalised(Submission("noop", {"steps": 2}, "x")) is None
+    shared = kind.normalised(Submission("noop", {"steps": "2", "reuse": True}, "y"))
+    assert shared is not None and shared["steps"] == 2
 
 
 def test_imports_are_never_reused_and_reports_are(kinds: Kinds) -> None:
