@@ -16,9 +16,9 @@ import requests
 import sqlalchemy
 
 from devstack.stack import Stack
+from tests.conftest import seeded_database
 from tests.integration.imports import csv_text, post_import, rows_in, wait_done, year_range
 from tests.integration.stacks import extra_stack
-from tests.integration.test_imports import own_database
 
 pytestmark = pytest.mark.integration
 
@@ -83,9 +83,11 @@ def reuse(
 ) -> Iterator[ReuseStack]:
     """One stack at a time, on Redis database 10, over each dialect's sales database."""
     tmp = tmp_path_factory.mktemp(f"reuse-{request.param}")
-    for url in own_database(request.param, tmp):
-        with extra_stack(tmp / "stack", redis_url, 10, url, ENV) as stack:
-            yield ReuseStack(stack, url)
+    with (
+        seeded_database(request.param, tmp) as url,
+        extra_stack(tmp / "stack", redis_url, 10, url, ENV) as stack,
+    ):
+        yield ReuseStack(stack, url)
 
 
 @pytest.fixture(scope="module")
@@ -96,9 +98,11 @@ def long_fingerprint(
     own signal can make it stale."""
     tmp = tmp_path_factory.mktemp("reuse-long")
     env = {**ENV, "DATA_FINGERPRINT_SECONDS": "3600"}
-    for url in own_database("sqlite", tmp):
-        with extra_stack(tmp / "stack", redis_url, 12, url, env) as stack:
-            yield ReuseStack(stack, url)
+    with (
+        seeded_database("sqlite", tmp) as url,
+        extra_stack(tmp / "stack", redis_url, 12, url, env) as stack,
+    ):
+        yield ReuseStack(stack, url)
 
 
 def yearly(year: Any) -> dict[str, Any]:
