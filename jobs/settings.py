@@ -44,7 +44,8 @@ class Settings:
     # while the data version is unchanged (0: never reuse, always compute).
     result_reuse_seconds: int = var("RESULT_REUSE_SECONDS", 24 * 3600)
     # How long the data version read from the database (with its fingerprint of changes
-    # made with plain SQL) is trusted before it is read again; imports are seen at once.
+    # made with plain SQL) is trusted; up to twice that it is used while one web process
+    # reads it again in the background. Imports are seen at once.
     data_fingerprint_seconds: float = var("DATA_FINGERPRINT_SECONDS", 5.0)
     enable_diagnostic_types: bool = var("ENABLE_DIAGNOSTIC_REPORTS", False)
     import_max_bytes: int = var("IMPORT_MAX_BYTES", 512 * 1024 * 1024)
