@@ -502,12 +502,20 @@ def drop_schema(rows: int) -> None:
     engine.dispose()
 
 
+def reuse_part(run: Run) -> None:
+    """Repeated identical reports: answered from the kept result vs computed (bench/reuse.py)."""
+    from bench.reuse import measure
+
+    measure(run, run.args.rows, run.args.runs, row, VAR)
+
+
 PARTS: dict[str, Callable[[Run], None]] = {
     "http": Run.http,
     "jobs": Run.jobs,
     "sql": Run.sql,
     "memory": Run.memory,
     "sweep": Run.sweep,
+    "reuse": reuse_part,
 }
 
 
@@ -533,7 +541,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep-data", action="store_true", help="keep the PostgreSQL schemas")
     parser.add_argument("--sweep", action="store_true", help="also compare process settings")
     args = parser.parse_args(argv)
-    ensure_wrk()
+    if {"http", "sweep"} & set(args.only) or args.sweep:
+        ensure_wrk()
     print(f"machine: {machine()}", flush=True)
     started = time.monotonic()
     run = Run(args)

@@ -24,6 +24,7 @@ from jobs.store.idempotency import IdempotencyKeys
 from jobs.store.index import OwnerIndex
 from jobs.store.jobs import JobStore
 from jobs.store.keys import Keys
+from jobs.store.results import ResultShare
 from jobs.store.runs import RunLedger
 from jobs.store.throttle import PollGate
 from jobs.store.waiting import ChangeFeed
@@ -83,6 +84,19 @@ def monitor_celery(settings: Settings) -> Celery:
     return app
 
 
+def result_share(client: redis.Redis, keys: Keys, settings: Settings) -> ResultShare:
+    """The reuse store with this deployment's retention and reuse window."""
+    return ResultShare(
+        client,
+        keys,
+        settings.retention_seconds,
+        settings.result_reuse_seconds,
+        settings.tombstone_seconds,
+        # a leader may wait in the queue, then run until the broker hands it on
+        leader_seconds=settings.job_queue_timeout + settings.visibility_timeout,
+    )
+
+
 @dataclass
 class WebClients:
     """Everything the web reaches jobs with; built once per web process."""
@@ -107,6 +121,11 @@ class WebClients:
         """Job records."""
         s = self.settings
         return JobStore(self.redis, self.keys, s.retention_seconds, s.tombstone_seconds)
+
+    @cached_property
+    def shares(self) -> ResultShare:
+        """Results kept for reuse, and jobs following a running computation."""
+        return result_share(self.redis, self.keys, self.settings)
 
     @cached_property
     def index(self) -> OwnerIndex:
@@ -150,9 +169,10 @@ class WorkerClients:
     def build(cls, settings: Settings) -> WorkerClients:
         """The worker's clients (redis-py reconnects by itself after a fork)."""
         client, keys = worker_redis(settings), Keys(settings.key_prefix)
-        return cls(
-            RunLedger(client, keys, settings.retention_seconds), WorkerRegistry(client, keys)
+        ledger = RunLedger(
+            client, keys, settings.retention_seconds, result_share(client, keys, settings)
         )
+        return cls(ledger, WorkerRegistry(client, keys))
 
 
 @dataclass

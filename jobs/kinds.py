@@ -105,6 +105,7 @@ class JobKind(ABC):
     type_field: ClassVar[str | None] = None  # document field + list filter naming the type
     progress_unit: ClassVar[str] = "steps"
     deterministic: ClassVar[bool] = False  # same type + parameters + data: same result
+    changes_data: ClassVar[bool] = False  # a completed job changes the data (new version)
     resources: ClassVar[tuple[Resource, ...]] = ()
     # A streaming kind reads its request body itself (accept_stream) and names the
     # media types it takes; a JSON kind leaves this empty and gives a request_schema.
@@ -137,6 +138,11 @@ class JobKind(ABC):
     def accept_stream(self, incoming: Incoming, job_id: str, ctx: KindContext) -> Submission:
         """Read and check a streamed request body (raise jobs.errors.RequestRejected)."""
         raise NotImplementedError(f"{self.name} jobs are not submitted as a stream")
+
+    def normalised(self, submission: Submission) -> dict[str, Any] | None:
+        """A deterministic kind's parameters in one canonical form ("2023" and 2023 alike),
+        so that requests asking for the same result share it; None: never share this one."""
+        return submission.parameters
 
     def document_fields(self) -> dict[str, Any]:
         """marshmallow fields of describe() and outcome(), for the OpenAPI document."""

@@ -40,6 +40,13 @@ class Settings:
     retention_seconds: int = var("JOB_RETENTION_SECONDS", 24 * 3600)
     tombstone_seconds: int = var("JOB_TOMBSTONE_SECONDS", 7 * 24 * 3600)
     job_queue_timeout: int = var("JOB_QUEUE_TIMEOUT", 3600)
+    # How long a computed result of a deterministic kind may answer identical requests
+    # while the data version is unchanged (0: never reuse, always compute).
+    result_reuse_seconds: int = var("RESULT_REUSE_SECONDS", 24 * 3600)
+    # How long the data version read from the database (with its fingerprint of changes
+    # made with plain SQL) is trusted; up to twice that it is used while one web process
+    # reads it again in the background. Imports are seen at once.
+    data_fingerprint_seconds: float = var("DATA_FINGERPRINT_SECONDS", 5.0)
     enable_diagnostic_types: bool = var("ENABLE_DIAGNOSTIC_REPORTS", False)
     import_max_bytes: int = var("IMPORT_MAX_BYTES", 512 * 1024 * 1024)
     task_soft_time_limit: int = var("TASK_SOFT_TIME_LIMIT", 600)

@@ -208,6 +208,11 @@ def build_status(snap: JobSnapshot, kind: JobKind) -> StatusView:
         "startedAt": iso(rec.started_at),
         "finishedAt": iso(_finished_at(snap)) if state.terminal else None,
     }
+    if rec.cached:
+        # Answered from a result computed for another job (kept, or shared while running).
+        doc["cached"] = True
+        if rec.computed_at is not None:
+            doc["computedAt"] = iso(rec.computed_at)
     links = {"self": status_url(kind, rec.id)}
     if not state.terminal:
         links["cancel"] = job_url(kind, rec.id)

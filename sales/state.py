@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Engine, func, select, true
+from sqlalchemy import Engine, func, literal_column, select, table, true
 
 from sales.ledger import ImportStatus, iso_utc
 from sales.schema import data_version, import_ledger, sales
@@ -58,11 +59,12 @@ def data_state(engine: Engine) -> DataState:
         .limit(1)
         .subquery()
     )
-    # The version is text so that it can later fold in more than the counter (say, a
-    # fingerprint that notices changes made with plain SQL) without changing type.
+    # The version is text: the counter every import bumps, then a fingerprint that
+    # changes made with plain SQL move (see fingerprint), the same as reuse compares.
     query = (
         select(
             data_version.c.version,
+            *fingerprint(engine.dialect.name),
             select(func.count()).select_from(sales).scalar_subquery(),
             select(func.min(sales.c.sold_at)).scalar_subquery(),
             select(func.max(sales.c.sold_at)).scalar_subquery(),
@@ -74,11 +76,49 @@ def data_state(engine: Engine) -> DataState:
         .where(data_version.c.id == 1)
     )
     with engine.connect() as conn:
-        version, rows, first, last, import_id, imported, finished = conn.execute(query).one()
+        row = tuple(conn.execute(query).one())
+    version, largest, changes, rows, first, last, import_id, imported, finished = row
     return DataState(
-        version=str(version),
+        version=token(version, largest, changes),
         rows=int(rows),
         first_sold_at=first,
         last_sold_at=last,
         last_import=None if import_id is None else LastImport(import_id, imported, finished),
     )
+
+
+def fingerprint(dialect: str) -> list[Any]:
+    """Scalar subqueries that changes made with plain SQL move: [largest id, changes].
+
+    SQLite: the row count (inserts and deletes; not UPDATEs). PostgreSQL: the table's
+    insert, update and delete counters from pg_stat_user_tables (every change, UPDATEs
+    included, once the changing session has reported its statistics: when it ends, or
+    within seconds), not a count, which would scan the table.
+    """
+    largest = select(func.max(sales.c.id)).scalar_subquery()
+    if dialect == "postgresql":
+        counters: Any = literal_column("concat_ws('.', n_tup_ins, n_tup_upd, n_tup_del)")
+        changes = (
+            select(counters)
+            .select_from(table("pg_stat_user_tables"))
+            .where(literal_column("relid") == func.to_regclass("sales"))
+            .scalar_subquery()
+        )
+    else:
+        changes = select(func.count()).select_from(sales).scalar_subquery()
+    return [largest, changes]
+
+
+def token(version: Any, largest: Any, changes: Any) -> str:
+    """The `version` text: the import counter, then the fingerprint."""
+    return f"{version}.{largest or 0}.{changes or 0}"
+
+
+def version_token(engine: Engine) -> str:
+    """The data version alone (what reuse of results compares), in one statement."""
+    query = select(data_version.c.version, *fingerprint(engine.dialect.name)).where(
+        data_version.c.id == 1
+    )
+    with engine.connect() as conn:
+        version, largest, changes = conn.execute(query).one()
+    return token(version, largest, changes)

@@ -184,4 +184,6 @@ def run_job(
         ledger.finish(job_id, label, None, INTERNAL_ERROR)
         raise
     ledger.finish(job_id, label, time.monotonic() - ctx.started, progress=ctx.final_progress())
+    done = ctx.final_progress()
+    ledger.succeeded(job_id, result, done, keep=kind.deterministic, changes_data=kind.changes_data)
     return result

@@ -74,6 +74,12 @@ def status_schema(kind: JobKind) -> type[Schema]:
             "createdAt": fields.String(metadata={"format": "date-time"}),
             "startedAt": fields.String(allow_none=True, metadata={"format": "date-time"}),
             "finishedAt": fields.String(allow_none=True, metadata={"format": "date-time"}),
+            "cached": fields.Boolean(
+                metadata={"description": "Answered from a result computed for another job"}
+            ),
+            "computedAt": fields.String(
+                metadata={"format": "date-time", "description": "When that result was computed"}
+            ),
             **resource_fields,
             "error": fields.Nested(JobErrorSchema),
             "links": fields.Nested(Schema.from_dict(links, name=f"{_title(kind)}Links")),

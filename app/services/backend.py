@@ -12,8 +12,11 @@ from flask import Flask, current_app
 from jobs.clients import WebClients
 from jobs.deadlines import overdue_problem
 from jobs.kinds import JobKind
+from jobs.problems import INTERNAL_ERROR, NOT_STARTED
 from jobs.settings import Settings
-from jobs.store.record import JobSnapshot
+from jobs.states import State
+from jobs.status import job_state
+from jobs.store.record import JobSnapshot, Progress
 from sales.db import engine_for
 
 log = logging.getLogger(__name__)
@@ -51,9 +54,41 @@ class Backend(WebClients):
         """Move a job past its deadline to Failed and re-read it; others pass unchanged."""
         problem = overdue_problem(snap, self.settings, snap.read_at)
         if problem is None:
+            if snap.record.follows and snap.record.finished_at is None:
+                return self.settle_follower(snap)
             return snap
         if self.jobs.fail_overdue(snap.record, problem):
             log.warning("job %s missed its deadline: %s", snap.record.id, problem["title"])
+            self.shares.failed(snap.record.id, problem)  # its followers fail with it
+        return self.jobs.read(snap.record.id)
+
+    def settle_follower(self, snap: JobSnapshot) -> JobSnapshot | None:
+        """A follower whose leader ended without passing on its outcome gets it now.
+
+        The worker passes it on as the leader ends; this covers a leader failed by the
+        deadline check, a hand-over that failed on a Redis error, or a leader whose
+        enqueue failed after the follower attached to it (it was never run).
+        """
+        follows = snap.record.follows or ""
+        leader = self.jobs.read(follows)
+        if leader is not None:
+            leader = self.settle(leader)
+        if leader is None:
+            problem = {
+                **NOT_STARTED,
+                "detail": "The identical job this one was to share a result with was lost "
+                "before it ran, so this one will not run either. Submit it again.",
+            }
+            self.jobs.fail_overdue(snap.record, problem)
+        else:
+            state = job_state(leader)
+            if state is State.SUCCEEDED:
+                done = leader.record.progress or Progress()
+                self.shares.completed(follows, leader.result, done)
+            elif state is State.FAILED:
+                self.shares.failed(follows, leader.record.error or INTERNAL_ERROR)
+            else:  # still running; a cancelled leader handed its followers on at once
+                return snap
         return self.jobs.read(snap.record.id)
 
 

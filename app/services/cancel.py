@@ -7,6 +7,7 @@ import logging
 import kombu.exceptions
 import redis
 
+from app.services import reuse
 from app.services.backend import backend
 from jobs.states import State
 from jobs.status import StatusView, build_status
@@ -25,6 +26,7 @@ def cancel_or_forget(snap: JobSnapshot) -> StatusView | None:
         kind.forget(snap.record, b.kind_services)
         return None
     b.jobs.request_cancel(snap.record.id, queued=view.state is State.QUEUED)
+    reuse.hand_over(snap)  # its followers did not ask to cancel: one of them computes
     try:
         # Revoke spares a worker the start of a queued job; the flag is what guarantees it.
         b.celery.control.revoke(snap.record.id)

@@ -16,6 +16,7 @@ import kombu.exceptions
 import redis
 
 from app.http.problems import Problem
+from app.services import reuse
 from app.services.backend import backend
 from jobs.errors import BrokerUnavailable, StoreUnavailable
 from jobs.kinds import JobKind, Submission
@@ -83,6 +84,9 @@ def enqueue(kind: JobKind, submission: Submission, owner: str, job_id: str) -> J
         # The record is provisional (it expires in seconds) until the enqueue succeeded:
         # a create that Redis applies after we gave up (a frozen Redis) leaves nothing.
         b.jobs.create(record)
+        shared = reuse.attach(kind, submission, record)
+        if shared is not None:
+            return shared  # answered from a result already computed, or following one
         _publish(kind, record)
         b.jobs.commit(record)
     except BaseException:

@@ -55,6 +55,31 @@ class Keys:
         """Short-lived marker of a client's last poll of a job (minimum poll interval)."""
         return f"{self.prefix}:poll:{client}:{job_id}"
 
+    def reuse_result(self, digest: str) -> str:
+        """Hash of a computed result kept for reuse, by digest of kind, type, normalised
+        parameters and data version."""
+        return f"{self.prefix}:reuse:result:{digest}"
+
+    def reuse_leader(self, digest: str) -> str:
+        """The job computing a digest's result now (the one identical requests follow)."""
+        return f"{self.prefix}:reuse:leader:{digest}"
+
+    def followers(self, job_id: str) -> str:
+        """Set of jobs waiting for the result of a leader job."""
+        return f"{self.prefix}:reuse:followers:{job_id}"
+
+    def data_generation(self) -> str:
+        """Counter bumped by workers whenever a job that changes the data completes."""
+        return f"{self.prefix}:data:generation"
+
+    def data_version(self) -> str:
+        """`<generation>|<version token>`: the data version, cached for all web processes."""
+        return f"{self.prefix}:data:version"
+
+    def data_version_read(self) -> str:
+        """Short-lived marker of the web process re-reading a stale data version."""
+        return f"{self.prefix}:data:version-read"
+
     def celery_meta(self, job_id: str) -> str:
         """Celery's result-backend key for a task id (our job id is the task id)."""
         return f"{CELERY_META_PREFIX}{job_id}"

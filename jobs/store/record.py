@@ -53,6 +53,10 @@ class JobRecord:
     attempts: int = 0
     deadline: float | None = None
     progress: Progress | None = None
+    cached: bool = False  # answered from a result computed for another job
+    computed_at: float | None = None  # when that result was computed
+    follows: str | None = None  # the job whose running computation this one waits for
+    reuse: str | None = None  # digest its result is kept under for reuse (a leader)
 
     @property
     def label(self) -> str:
@@ -78,6 +82,10 @@ class JobRecord:
             "worker": self.worker or None,
             "deadline": None if self.deadline is None else repr(self.deadline),
             "progress": None if self.progress is None else self.progress.to_json(),
+            "cached": "1" if self.cached else None,
+            "computedAt": None if self.computed_at is None else repr(self.computed_at),
+            "follows": self.follows or None,
+            "reuse": self.reuse or None,
         }
         out.update({k: v for k, v in optional.items() if v is not None})
         return out
@@ -105,6 +113,10 @@ class JobRecord:
             attempts=int(h.get("attempts") or 0),
             deadline=num("deadline"),
             progress=Progress.from_json(h.get("progress")),
+            cached=h.get("cached") == "1",
+            computed_at=num("computedAt"),
+            follows=h.get("follows") or None,
+            reuse=h.get("reuse") or None,
         )
 
 

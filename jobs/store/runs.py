@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 from enum import StrEnum
 from typing import Any
 
 import redis
 
+from jobs.errors import StoreUnavailable
 from jobs.store.connection import reachable, script
 from jobs.store.jobs import update
 from jobs.store.keys import Keys
 from jobs.store.record import Progress
+from jobs.store.results import ResultShare
+
+log = logging.getLogger(__name__)
 
 RECENT_DURATIONS = 20  # run times kept per kind and type for estimates
 
@@ -29,10 +34,17 @@ class Claim(StrEnum):
 class RunLedger:
     """The worker side of job records; one instance per process, thread-safe."""
 
-    def __init__(self, client: redis.Redis, keys: Keys, retention_seconds: int) -> None:
+    def __init__(
+        self,
+        client: redis.Redis,
+        keys: Keys,
+        retention_seconds: int,
+        shares: ResultShare | None = None,
+    ) -> None:
         self.redis = client
         self.keys = keys
         self.retention = retention_seconds
+        self.shares = shares or ResultShare(client, keys, retention_seconds, retention_seconds)
         self._claim = script(client, "claim")
         self._progress = script(client, "progress")
         self._update = script(client, "update")
@@ -75,15 +87,33 @@ class RunLedger:
         error: dict[str, Any] | None = None,
         progress: Progress | None = None,
     ) -> None:
-        """Record the end of a run and, for successes, its duration for estimates."""
+        """Record the end of a run and, for successes, its duration for estimates.
+
+        A failed leader's followers fail with its error (see jobs/store/results.py)."""
         fields = {"finishedAt": repr(time.time())}
         if error is not None:
             fields["error"] = json.dumps(error)
         if progress is not None:
             fields["progress"] = progress.to_json()
         update(self._update, self.keys, job_id, fields)
+        if error is not None:
+            self.shares.failed(job_id, error)
         if duration is not None:
             self.record_duration(label, duration)
+
+    def succeeded(
+        self, job_id: str, result: Any, progress: Progress, *, keep: bool, changes_data: bool
+    ) -> None:
+        """After a success: a deterministic kind's result is kept for reuse and given to
+        its followers (`keep`); a kind that `changes_data` makes cached versions stale."""
+        try:
+            if changes_data:
+                self.shares.data_changed()
+            if keep:
+                self.shares.completed(job_id, result, progress)
+        except (StoreUnavailable, redis.RedisError) as exc:
+            # The job itself succeeded; its followers end `not-started` (JOB_QUEUE_TIMEOUT).
+            log.warning("job %s: result not shared for reuse: %s", job_id, exc)
 
     def record_duration(self, label: str, seconds: float) -> None:
         """Keep the last few run times of a `kind:type` and their mean (read by estimates)."""

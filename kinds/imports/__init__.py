@@ -47,6 +47,7 @@ class ImportKind(JobKind):
     description = "Upload CSV files of sales rows; each is imported all or nothing."
     executor = "kinds.imports.work:execute"
     progress_unit = "rows"
+    changes_data = True  # a completed import adds rows: results computed before are stale
     resources = (ERRORS,)
     stream_media_types = ("text/csv",)
 

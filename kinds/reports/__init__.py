@@ -52,6 +52,18 @@ class ReportKind(JobKind):
         """A validated body becomes a job of its report type."""
         return Submission(body["reportType"], body["parameters"], json_fingerprint(body))
 
+    def normalised(self, submission: Submission) -> dict[str, Any] | None:
+        """The parameters as the type's schema reads them, written back (defaults filled).
+
+        The diagnostic `noop` exists to run (overhead measurements, fault tests): it is
+        shared only when it asks to be, with `"reuse": true`.
+        """
+        report_type = REPORT_TYPES[submission.type]
+        params = report_type.schema.load(submission.parameters)
+        if report_type.hidden and not params.get("reuse"):
+            return None
+        return dict(report_type.schema.dump(params))
+
     def document_fields(self) -> dict[str, Any]:
         """`reportType` and `parameters`."""
         return {

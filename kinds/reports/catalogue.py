@@ -118,6 +118,7 @@ class NoopParameters(Schema):
     steps = fields.Integer(load_default=1, strict=False, validate=validate.Range(0, 1000))
     stepSeconds = fields.Float(load_default=0.0, validate=validate.Range(0, 60))
     failAtStep = fields.Integer(load_default=None, validate=validate.Range(0, 1000))
+    reuse = fields.Boolean(load_default=False)  # share like a real report (tests of reuse)
 
 
 @dataclass(frozen=True)
