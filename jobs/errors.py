@@ -15,6 +15,10 @@ class BrokerUnavailable(JobsError):
     """Raised when a job cannot be handed to the broker."""
 
 
+class DatabaseUnavailable(JobsError):
+    """Raised when the sales database cannot be reached or lacks its tables."""
+
+
 class RequestRejected(JobsError):
     """Raised when a request cannot become a job; nothing was created."""
 

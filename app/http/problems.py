@@ -10,6 +10,7 @@ from werkzeug.exceptions import HTTPException
 
 from jobs.errors import (
     BrokerUnavailable,
+    DatabaseUnavailable,
     InvalidRequest,
     MalformedRequest,
     PayloadTooLarge,
@@ -190,6 +191,16 @@ def register_error_handlers(app: Flask) -> None:
         status = REJECTION_STATUS.get(type(error), 422)
         extra: dict[str, Any] = {"errors": error.errors} if error.errors else {}
         return problem_response(status, error.detail, **extra)
+
+    @app.errorhandler(DatabaseUnavailable)
+    def _no_database(error: DatabaseUnavailable) -> Response:
+        log.warning("sales database unavailable: %s", error)
+        return problem_response(
+            503,
+            "The sales database is unreachable or has no sales table yet; nothing was "
+            "changed. Retry later, or ask the operators to load the sales data.",
+            headers={"Retry-After": str(UNAVAILABLE_RETRY_AFTER)},
+        )
 
     @app.errorhandler(StoreUnavailable)
     @app.errorhandler(BrokerUnavailable)

@@ -37,7 +37,7 @@ from app.views.metrics import count_submission
 from app.views.resources import add_resource
 from jobs.kinds import JobKind, Submission
 from jobs.settings import Settings
-from jobs.status import build_status, progress_interval, status_url
+from jobs.status import MIN_RETRY_AFTER, build_status, progress_interval, status_url
 
 
 def job_blueprint(kind: JobKind, settings: Settings) -> Blueprint:
@@ -74,7 +74,12 @@ def job_blueprint(kind: JobKind, settings: Settings) -> Blueprint:
         extra = {"Location": status_url(kind, snap.record.id), "Vary": "Prefer"}
         with waiting.slot(wanted) as wait:
             if wait is None:
-                return status_response(build_status(snap, kind), 202, extra)
+                view = build_status(snap, kind)
+                if view.terminal:
+                    # Answered from a result already computed: the 202 still carries the
+                    # Retry-After the contract promises (the smallest; the body is final).
+                    extra["Retry-After"] = str(MIN_RETRY_AFTER)
+                return status_response(view, 202, extra)
             extra["Preference-Applied"] = applied(wait)
             view = waiting.wait_until_finished(snap, kind, wait)
         return status_response(view, 200 if view.terminal else 202, extra)

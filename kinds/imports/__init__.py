@@ -9,7 +9,7 @@ from typing import Any
 from marshmallow import fields
 from sqlalchemy.exc import SQLAlchemyError
 
-from jobs.errors import PayloadTooLarge
+from jobs.errors import DatabaseUnavailable, PayloadTooLarge
 from jobs.kinds import Incoming, JobKind, KindContext, Rendered, Resource, Submission
 from jobs.settings import Settings
 from jobs.states import State
@@ -88,6 +88,10 @@ class ImportKind(JobKind):
         engine = ready(ctx.engine())
         try:
             info = stage_upload(engine, job_id, with_checked_header(reader.chunks()))
+        except SQLAlchemyError as exc:
+            with contextlib.suppress(SQLAlchemyError):
+                discard_upload(engine, job_id)
+            raise DatabaseUnavailable(str(exc)) from exc
         except BaseException:
             with contextlib.suppress(SQLAlchemyError):
                 discard_upload(engine, job_id)

@@ -82,7 +82,9 @@ def test_etag_and_if_none_match_give_304(service: Service) -> None:
 
 
 def test_etag_changes_when_the_document_changes(service: Service) -> None:
-    resp = submit(service.base)
+    # A fresh computation (API.md, "Results already computed": no-cache forces one), so
+    # the document changes from queued to Complete.
+    resp = submit(service.base, headers={"Cache-Control": "no-cache"})
     queued_tag = resp.headers.get("ETag")
     doc = poll(service.base, resp.headers["Location"])
     done = requests.get(service.base + resp.headers["Location"], timeout=10)
