@@ -26,7 +26,7 @@ def decode(cursor: str) -> tuple[float, str]:
         score, job_id = json.loads(raw)
         score = float(score)
         uuid.UUID(str(job_id))
-    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError) as exc:
+    except (binascii.Error, ValueError, TypeError, OverflowError) as exc:
         raise BadCursor(str(exc)) from None
     if not math.isfinite(score):
         raise BadCursor("position out of range")

@@ -12,6 +12,7 @@ from flask import Flask, Response, send_from_directory
 from flask_smorest import Api, Blueprint
 from flask_smorest.utils import prepare_response
 
+from app.http.prefer import MAX_PREFER_LENGTH
 from app.http.problems import PROBLEM_JSON
 
 DOCS_ASSETS = "/api/docs/assets/"
@@ -42,7 +43,7 @@ PREFER: dict[str, Any] = {
     "description": "RFC 7240. `wait=N` (N <= 60): wait up to N seconds for the job to "
     "finish (POST) or for its document to change (status GET). Unknown preferences are "
     "ignored.",
-    "schema": {"type": "string", "maxLength": 1024},
+    "schema": {"type": "string", "maxLength": MAX_PREFER_LENGTH},
     "example": "wait=5",
 }
 # What a status long poll answers on, and `changes=state` (README, "Long polls").
