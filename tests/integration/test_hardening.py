@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import socket
+from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import pytest
@@ -14,6 +15,7 @@ import requests
 from devstack.stack import Stack
 from jobs.celery_config import DEFAULT_QUEUE
 from jobs.store.keys import Keys
+from tests.integration.stacks import extra_stack
 
 pytestmark = pytest.mark.integration
 
@@ -203,3 +205,68 @@ def test_parameters_are_echoed_in_their_normalised_form(
     assert resp.json()["parameters"] == echoed
     status = requests.get(f"{stack.base_url}{resp.headers['Location']}", timeout=10).json()
     assert status["parameters"] == echoed
+
+
+def wait_terminal(stack: Stack, location: str) -> dict:
+    resp = requests.get(f"{stack.base_url}{location}", headers={"Prefer": "wait=30"}, timeout=60)
+    doc = resp.json()
+    for _ in range(30):
+        if doc["status"] != "In Progress":
+            return dict(doc)
+        doc = requests.get(
+            f"{stack.base_url}{location}", headers={"Prefer": "wait=5"}, timeout=60
+        ).json()
+    raise AssertionError(f"job did not finish: {doc}")
+
+
+def test_a_finished_job_shows_the_steps_it_took(stack: Stack) -> None:
+    resp = requests.post(
+        f"{stack.base_url}/api/reports",
+        json={"reportType": "noop", "parameters": {"steps": 7}},
+        timeout=10,
+    )
+    doc = wait_terminal(stack, resp.headers["Location"])
+    assert doc["status"] == "Complete"
+    assert doc["progress"]["percent"] == 100
+    assert (doc["progress"]["current"], doc["progress"]["total"]) == (7, 7)
+
+
+def test_a_failed_job_keeps_the_progress_it_reached(stack: Stack) -> None:
+    resp = requests.post(
+        f"{stack.base_url}/api/reports",
+        json={"reportType": "noop", "parameters": {"steps": 4, "failAtStep": 3}},
+        timeout=10,
+    )
+    doc = wait_terminal(stack, resp.headers["Location"])
+    assert doc["status"] == "Failed"
+    assert (doc["progress"]["current"], doc["progress"]["total"]) == (2, 4)
+    assert doc["progress"]["percent"] == 50
+
+
+@pytest.fixture(scope="module")
+def keyed_stack(
+    tmp_path_factory: pytest.TempPathFactory, redis_url: str, sqlite_url: str
+) -> Iterator[Stack]:
+    """The web alone, with client and admin keys."""
+    env = {"API_KEYS": "alice:k-alice", "ADMIN_API_KEYS": "root:k-root"}
+    with extra_stack(tmp_path_factory.mktemp("keyed"), redis_url, 12, sqlite_url, env, 0) as s:
+        yield s
+
+
+@pytest.mark.parametrize("path", ["/api/opsx", "/api/ops-x/y", "/api/opsjobs", "/api/nothing"])
+def test_keyless_requests_under_api_get_401_whatever_the_prefix(
+    keyed_stack: Stack, path: str
+) -> None:
+    resp = requests.get(f"{keyed_stack.base_url}{path}", timeout=10)
+    assert_problem(resp, 401)
+    assert resp.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_ops_paths_still_ask_for_an_admin_key(keyed_stack: Stack) -> None:
+    assert_problem(requests.get(f"{keyed_stack.base_url}/api/ops/overview", timeout=10), 401)
+    resp = requests.get(
+        f"{keyed_stack.base_url}/api/ops/overview",
+        headers={"Authorization": "Bearer k-root"},
+        timeout=10,
+    )
+    assert resp.status_code != 401, resp.text

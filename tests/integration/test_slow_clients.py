@@ -4,6 +4,7 @@ gunicorn rejects itself are answered as problem+json."""
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import json
 import socket
 import time
@@ -76,7 +77,7 @@ def exchange(stack: Stack, raw: bytes) -> tuple[int, dict[str, str], bytes]:
 
 STALLED_UPLOAD = (
     b"POST /api/reports HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-    b"Content-Length: 100\r\n\r\n{\"reportType\""
+    b'Content-Length: 100\r\n\r\n{"reportType"'
 )
 
 
@@ -182,10 +183,8 @@ def test_plain_gets_find_a_thread_among_long_polls_and_stalled_uploads(
         while time.monotonic() < end:
             with connect(slow_stack) as sock:
                 sock.sendall(STALLED_UPLOAD)
-                try:
+                with contextlib.suppress(OSError):
                     read_response(sock)
-                except OSError:
-                    pass
 
     # When twelve long polls and six stalled uploads run against 8 threads
     with concurrent.futures.ThreadPoolExecutor(max_workers=20) as pool:
