@@ -270,3 +270,16 @@ def test_ops_paths_still_ask_for_an_admin_key(keyed_stack: Stack) -> None:
         timeout=10,
     )
     assert resp.status_code != 401, resp.text
+
+
+def test_the_worker_logs_no_report_data_at_info(stack: Stack) -> None:
+    resp = requests.post(
+        f"{stack.base_url}/api/reports",
+        json={"reportType": "noop", "parameters": {"steps": 2}},
+        timeout=10,
+    )
+    job_id = resp.json()["id"]
+    assert wait_terminal(stack, resp.headers["Location"])["status"] == "Complete"
+    lines = [line for line in stack.log("worker0").splitlines() if job_id in line]
+    assert any("succeeded" in line for line in lines), lines
+    assert not any("summary" in line for line in lines), "\n".join(lines)
