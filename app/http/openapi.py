@@ -14,6 +14,8 @@ from flask_smorest.utils import prepare_response
 
 from app.http.prefer import MAX_PREFER_LENGTH
 from app.http.problems import PROBLEM_JSON
+from jobs.kinds import JobKind
+from jobs.settings import Settings
 
 DOCS_ASSETS = "/api/docs/assets/"
 
@@ -120,3 +122,14 @@ def init_docs(app: Flask) -> None:
     def docs_asset(filename: str) -> Response:
         """A Swagger UI asset."""
         return send_from_directory(str(dist), filename, max_age=3600)
+
+
+def document_request_body(api: Api, kind: JobKind, settings: Settings) -> None:
+    """Replace a kind's generated request-body component by its own, stricter JSON Schema."""
+    schema, doc = kind.request_schema(settings), kind.request_json_schema(settings)
+    if schema is None or doc is None:
+        return
+    name = type(schema).__name__.removesuffix("Schema")
+    component = api.spec.components.schemas[name]
+    component.clear()
+    component.update(doc)

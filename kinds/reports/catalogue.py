@@ -21,7 +21,8 @@ _ASCII_DECIMAL = re.compile(r"[0-9]+(\.[0-9]+)?")
 
 
 class WholeNumber(fields.Integer):
-    """An integer given as a number or a numeric string ("5"); never a bool or a fraction.
+    """An integer given as a number or a string of ASCII digits ("5"); never a bool or a
+    fraction (2.0 is the integer 2, as in JSON Schema).
 
     marshmallow's non-strict Integer would truncate 2.5 to 2: a client asking for
     month 2.5 must hear that it is invalid, not get February.
@@ -31,8 +32,10 @@ class WholeNumber(fields.Integer):
         super().__init__(strict=False, **kwargs)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
-        if isinstance(value, (bool, float)):
+        if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
             raise self.make_error("invalid")
+        if isinstance(value, float):
+            value = int(value)  # 2023.0 is the integer JSON Schema says it is
         # ASCII digits only: int() also takes Arabic-Indic or fullwidth digits and " 2023 ".
         if isinstance(value, str) and not (value.isascii() and value.isdigit()):
             raise self.make_error("invalid")
