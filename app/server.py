@@ -105,6 +105,9 @@ class BoundedSocket:
             if self._header_deadline is None:
                 self._header_deadline = now + self._limits.header
             allowed = min(allowed, self._header_deadline - now)
+            if allowed <= 0:  # a trickle keeps bytes coming; the headers' bound still ends
+                self.cut_short = True
+                raise ReadTimedOut()
         if not self._readable(min(ARRIVAL_GRACE_SECONDS, max(allowed, 0.0))):
             if not self._holds_slot:
                 if not self._limits.slots.acquire(blocking=False):

@@ -5,6 +5,9 @@ from __future__ import annotations
 import base64
 import logging
 import re
+import socket
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -12,7 +15,7 @@ from marshmallow import ValidationError
 
 from app.http import cursor
 from app.http.prefer import parse_wait
-from app.server import ReadTimedOut, SlowReadersBusy, classify, problem_bytes
+from app.server import BoundedSocket, ReadTimedOut, SlowReadersBusy, classify, problem_bytes
 from devstack.__main__ import terminal_env
 from jobs.logs import SUCCESS_LINE, DropReturnValue
 from kinds.reports.catalogue import REPORT_TYPES
@@ -109,3 +112,74 @@ def test_celery_success_records_lose_their_return_value() -> None:
     record.args, record.data = context, dict(context)
     assert DropReturnValue().filter(record)
     assert "summary" not in record.getMessage() and "return_value" not in record.data
+
+
+class Limits:
+    """ReadLimits without WebSettings: short bounds for a test."""
+
+    def __init__(self, idle: float, header: float, slots: int) -> None:
+        self.idle, self.header = idle, header
+        self.slots = threading.BoundedSemaphore(slots)
+
+
+def test_a_large_body_at_a_steady_pace_is_never_cut_off() -> None:
+    # Given a body of 8 MB sent in pieces, each pause under the idle bound, 3 bounds in all
+    server, client = socket.socketpair()
+    sock = BoundedSocket(server, Limits(idle=0.3, header=0.3, slots=1))  # type: ignore[arg-type]
+    sock.start_body()
+    piece, pieces = b"x" * (1 << 20), 8
+
+    def send() -> None:
+        for _ in range(pieces):
+            client.sendall(piece)
+            time.sleep(0.12)
+        client.close()
+
+    sender = threading.Thread(target=send)
+    started = time.monotonic()
+    sender.start()
+    received = 0
+    while chunk := sock.recv(1 << 20):
+        received += len(chunk)
+    sender.join()
+    # Then all of it arrives, long after one idle bound
+    assert received == pieces * len(piece)
+    assert time.monotonic() - started > 0.9
+    sock.finish_request()
+    server.close()
+
+
+def test_a_stalled_body_times_out_and_a_second_staller_finds_no_slot() -> None:
+    limits = Limits(idle=0.2, header=1.0, slots=1)
+    pairs = [socket.socketpair() for _ in range(2)]
+    first, second = (BoundedSocket(s, limits) for s, _ in pairs)  # type: ignore[arg-type]
+    for s in (first, second):
+        s.start_body()
+    with pytest.raises(ReadTimedOut):
+        first.recv(100)  # holds the only slot while it waits
+    # (the slot is held until the request ends)
+    with pytest.raises(SlowReadersBusy):
+        second.recv(100)
+    first.finish_request()
+    with pytest.raises(ReadTimedOut):
+        second.recv(100)
+    second.finish_request()
+    for a, b in pairs:
+        a.close()
+        b.close()
+
+
+def test_headers_get_one_bound_in_all_however_they_trickle() -> None:
+    server, client = socket.socketpair()
+    sock = BoundedSocket(server, Limits(idle=0.3, header=0.5, slots=1))  # type: ignore[arg-type]
+    sock.start_request()
+    started = time.monotonic()
+    with pytest.raises(ReadTimedOut):
+        while True:
+            client.send(b"a")
+            sock.recv(1)
+            time.sleep(0.1)
+    assert 0.4 < time.monotonic() - started < 1.0
+    sock.finish_request()
+    server.close()
+    client.close()
