@@ -16,6 +16,7 @@ import pytest
 import requests
 
 from devstack.stack import Stack
+from tests.integration.imports import csv_lines, post_import
 from tests.integration.stacks import extra_stack
 
 pytestmark = pytest.mark.integration
@@ -245,3 +246,22 @@ def test_requests_gunicorn_rejects_are_problem_json(
     assert headers["content-type"] == PROBLEM.decode()
     problem = json.loads(body)
     assert problem["status"] == status and problem["title"] and problem["detail"]
+
+
+def test_a_large_import_streamed_at_a_steady_pace_is_not_cut_off(slow_stack: Stack) -> None:
+    # Given a CSV upload of ~12 MB sent in 256 KB pieces with pauses, over several idle
+    # bounds in all (each pause well under one)
+    body = b"".join(csv_lines(2041, 200_000))
+
+    def paced() -> Iterator[bytes]:
+        for i in range(0, len(body), 256 * 1024):
+            time.sleep(IDLE / 20)
+            yield body[i : i + 256 * 1024]
+
+    started = time.monotonic()
+    resp = post_import(slow_stack.base_url, paced())
+    took = time.monotonic() - started
+    # Then it is accepted, not 408
+    assert resp.status_code == 202, resp.text
+    assert took > 2 * IDLE
+    requests.delete(f"{slow_stack.base_url}/api/imports/{resp.json()['id']}", timeout=10)
