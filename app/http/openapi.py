@@ -43,8 +43,9 @@ PREFER: dict[str, Any] = {
     "name": "Prefer",
     "required": False,
     "description": "RFC 7240. `wait=N` (N <= 60): wait up to N seconds for the job to "
-    "finish (POST) or for its document to change (status GET). Unknown preferences are "
-    "ignored.",
+    "finish (POST) or for its document to change (status GET). Unknown or unusable "
+    "preferences are ignored (a wait above the maximum is the maximum); a header longer "
+    "than maxLength is a 400.",
     "schema": {"type": "string", "maxLength": MAX_PREFER_LENGTH},
     "example": "wait=5",
 }
