@@ -1,6 +1,7 @@
 """List cursors: a position (creation time, job id) in a client's job index.
 
-A cursor reads `<seconds>_<job id>` (`1764626400.123456_3f0c...`), a form the OpenAPI
+A cursor reads `<seconds>_<job id>` (`1764626400.123456_3f0c...`; the seconds as
+Python writes a float, so a tiny one as `5e-07`), a form the OpenAPI
 document states as a pattern, so a client or schemathesis knows which values the
 server takes. Clients should still treat it as opaque and pass back `next` as given.
 The base64 form of earlier versions is still read, so a page in flight survives a deploy.
@@ -16,7 +17,7 @@ import re
 import uuid
 
 PATTERN = (
-    r"^[0-9]{1,15}(\.[0-9]{1,17})?_"
+    r"^[0-9]{1,15}(\.[0-9]{1,17})?(e-[0-9]{1,3})?_"
     r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 )
 _CURSOR = re.compile(PATTERN)
