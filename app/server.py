@@ -20,7 +20,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import timedelta
 from typing import Any, ClassVar
 
 from gunicorn import util
@@ -94,6 +94,16 @@ class BoundedSocket:
         if self._holds_slot:
             self._holds_slot = False
             self._limits.slots.release()
+
+    def shutdown(self, how: int) -> None:
+        """Closing begins: later reads are gunicorn's drain, and the slot is free."""
+        self.finish_request()
+        self._sock.shutdown(how)
+
+    def close(self) -> None:
+        """Release the slot whatever ended the request (a client gone mid-headers too)."""
+        self.finish_request()
+        self._sock.close()
 
     def recv(self, size: int) -> bytes:
         """Like socket.recv, within the phase's time bound."""
@@ -275,7 +285,7 @@ class ProblemThreadWorker(ThreadWorker):
             resp = Response(req, client, self.cfg)
             resp.status = f"{status} {title}"
             resp.response_length = len(data)
-            self.log.access(resp, req, environ, datetime.now() - datetime.now())
+            self.log.access(resp, req, environ, timedelta(0))
         try:
             util.write_nonblock(client, data)
         except OSError:

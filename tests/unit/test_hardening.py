@@ -183,3 +183,16 @@ def test_headers_get_one_bound_in_all_however_they_trickle() -> None:
     sock.finish_request()
     server.close()
     client.close()
+
+
+def test_a_client_gone_mid_headers_gives_its_slot_back_on_close() -> None:
+    limits = Limits(idle=0.2, header=1.0, slots=1)
+    server, client = socket.socketpair()
+    sock = BoundedSocket(server, limits)  # type: ignore[arg-type]
+    sock.start_request()
+    # nothing arrives within the grace (the read takes the slot), then the stream ends
+    threading.Timer(0.15, client.close).start()
+    assert sock.recv(100) == b""  # (gunicorn raises NoMoreData and closes)
+    assert not limits.slots.acquire(blocking=False)
+    sock.close()
+    assert limits.slots.acquire(blocking=False)
