@@ -68,6 +68,8 @@ def field_schema(field: fields.Field) -> dict[str, Any]:
     elif isinstance(field, fields.Date):
         years = "|".join(str(y) for y in range(MIN_YEAR, MAX_YEAR + 1))
         doc = {"type": "string", "format": "date", "pattern": f"^({years})-[0-9]{{2}}-[0-9]{{2}}$"}
+    elif isinstance(field, fields.Boolean):
+        doc = {"type": "boolean"}
     elif isinstance(field, fields.String):
         doc = {"type": "string"}
         shortest, longest = _length(field)
