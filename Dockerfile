@@ -8,8 +8,16 @@ ENV PYTHONUNBUFFERED=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
 WORKDIR /app
-# Dependencies first, so a code change does not reinstall them.
-COPY pyproject.toml README.md ./
+# Dependencies first, from pyproject.toml alone, so a code change does not reinstall them
+# (this layer is rebuilt only when pyproject.toml changes).
+COPY pyproject.toml ./
+RUN python -c 'import tomllib; p = tomllib.load(open("pyproject.toml", "rb"))["project"]; \
+print("\n".join(p["dependencies"] + p["optional-dependencies"]["flower"]))' \
+        > /tmp/requirements.txt \
+    && pip install -r /tmp/requirements.txt \
+    && rm /tmp/requirements.txt
+# Then the code, installed without touching the dependencies.
+COPY README.md ./
 COPY app ./app
 COPY jobs ./jobs
 COPY kinds ./kinds
@@ -17,7 +25,7 @@ COPY worker ./worker
 COPY monitor ./monitor
 COPY sales ./sales
 COPY devstack ./devstack
-RUN pip install ".[flower]"
+RUN pip install --no-deps .
 COPY Procfile gunicorn.conf.py ./
 
 RUN useradd --create-home --uid 10001 reports \

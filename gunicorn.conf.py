@@ -19,7 +19,12 @@ bind = f"0.0.0.0:{_web.port}"
 # monkey-patching under Celery's producer and redis-py: gthread it is. Raise WEB_THREADS
 # for more waiting clients; idle threads are cheap (~150 MB RSS for 2 x 256 threads).
 workers = _web.web_concurrency
-worker_class = _web.web_worker_class
+# gthread with bounded request reads (408) and problem+json for gunicorn's own errors.
+worker_class = (
+    "app.server.ProblemThreadWorker"
+    if _web.web_worker_class == "gthread"
+    else _web.web_worker_class
+)
 threads = _web.web_threads
 # Above the longest Prefer: wait (60 s) so a long poll is never killed as a hung worker.
 timeout = _web.web_timeout

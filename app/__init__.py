@@ -20,8 +20,10 @@ def catalogues(api: Any, kinds: Any, settings: Any) -> dict[str, list[dict[str, 
             continue
         items = []
         for item in found[1]:
-            schema = converter.schema2jsonschema(item["parameters"]())
-            schema.setdefault("additionalProperties", False)
+            schema = item["parameters"]
+            if not isinstance(schema, dict):  # a marshmallow schema class
+                schema = converter.schema2jsonschema(schema())
+                schema.setdefault("additionalProperties", False)
             items.append({**item, "parameters": schema})
         out[kind.name] = items
     return out
@@ -59,6 +61,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     kinds = backend.backend_of(app).kinds
     for kind in kinds.values():
         api.register_blueprint(job_blueprint(kind, settings))
+        openapi.document_request_body(api, kind, settings)
     api.register_blueprint(data_blp)
     api.register_blueprint(health_blp)
     api.register_blueprint(ops_blp)

@@ -43,11 +43,22 @@ class WebSettings:
     max_wait_seconds: int = var("MAX_WAIT_SECONDS", 60)
     # 0: 3/4 of the threads of a process may wait in long polls, the rest stay free.
     max_waiting_requests: int = var("MAX_WAITING_REQUESTS", 0)
+    # A request's reads wait at most this long for the next bytes (408 after), the
+    # headers at most REQUEST_HEADER_TIMEOUT in all (app/server.py).
+    request_idle_timeout: float = var("REQUEST_IDLE_TIMEOUT", 10.0)
+    request_header_timeout: float = var("REQUEST_HEADER_TIMEOUT", 10.0)
+    # 0: 1/8 of the threads of a process may wait for a slow client's bytes at once.
+    max_slow_readers: int = var("MAX_SLOW_READERS", 0)
 
     @property
     def waiting_slots(self) -> int:
         """Requests of one web process that may wait (long polls) at once."""
         return self.max_waiting_requests or max(1, self.web_threads * 3 // 4)
+
+    @property
+    def slow_reader_slots(self) -> int:
+        """Requests of one web process that may wait for their own bytes at once."""
+        return self.max_slow_readers or max(1, self.web_threads // 8)
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> WebSettings:

@@ -3,15 +3,20 @@
 Starts the web process (no worker, so the job never changes and every long poll waits
 its full N seconds) with a given gunicorn worker class and thread count, opens C
 concurrent long polls on one queued job, and meanwhile times plain status GETs.
+With `--stalled S`, S more clients each send headers and part of a body, then nothing,
+and reconnect whenever they are cut off (the slow-upload attack).
 
     .venv/bin/python -m bench.long_polls --clients 100 --wait 8 \
         --worker-class gthread --threads 8
+    .venv/bin/python -m bench.long_polls --clients 12 --stalled 6 --threads 8
 """
 
 from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import contextlib
+import socket
 import statistics
 import tempfile
 import threading
@@ -25,6 +30,12 @@ import requests
 from devstack import redis_server
 from devstack.stack import Stack, free_port
 
+PLAIN_TIMEOUT = 5.0
+STALLED = (
+    b"POST /api/reports HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+    b"Content-Length: 100\r\n\r\n{"
+)
+
 
 def measure(args: argparse.Namespace, redis_url: str) -> dict[str, float]:
     """One run: long polls in the background, plain polls timed in the foreground."""
@@ -36,6 +47,7 @@ def measure(args: argparse.Namespace, redis_url: str) -> dict[str, float]:
         "WEB_WORKER_CLASS": args.worker_class,
         "ENABLE_DIAGNOSTIC_REPORTS": "1",
         "LOG_LEVEL": "warning",
+        "REQUEST_IDLE_TIMEOUT": str(args.idle),
     }
     stack = Stack(env=env, log_dir=Path(tempfile.mkdtemp(prefix="bench-lp-")))
     stack.start("web")
@@ -65,19 +77,40 @@ def measure(args: argparse.Namespace, redis_url: str) -> dict[str, float]:
             )
             return time.monotonic() - t0, "Preference-Applied" in resp.headers
 
+        stop = threading.Event()
+
+        def stalled_upload() -> None:
+            while not stop.is_set():
+                with (
+                    contextlib.suppress(OSError),
+                    socket.create_connection(("127.0.0.1", stack.port), timeout=300) as sock,
+                ):
+                    sock.sendall(STALLED)
+                    sock.recv(65536)  # until the server answers or closes
+
+        stallers = [
+            threading.Thread(target=stalled_upload, daemon=True) for _ in range(args.stalled)
+        ]
         with concurrent.futures.ThreadPoolExecutor(args.clients) as pool:
             waits = [pool.submit(long_poll) for _ in range(args.clients)]
             start.wait()
-            time.sleep(1.0)  # let every long poll reach the server
-            plain = []
+            for t in stallers:
+                t.start()
+            time.sleep(1.0)  # let every long poll and stalled upload reach the server
+            plain, timed_out = [], 0
             for _ in range(10):
                 t0 = time.monotonic()
-                requests.get(url, timeout=args.wait * 10)
+                try:
+                    requests.get(url, timeout=PLAIN_TIMEOUT)
+                except requests.Timeout:
+                    timed_out += 1
                 plain.append(time.monotonic() - t0)
+            stop.set()
             procs = [psutil.Process(p.pid) for p in stack.processes.values()]
             rss = sum(c.memory_info().rss for p in procs for c in [p, *p.children(recursive=True)])
             results = [f.result() for f in waits]
         return {
+            "plain_timeouts": timed_out,
             "plain_p50_ms": statistics.median(plain) * 1000,
             "plain_max_ms": max(plain) * 1000,
             "long_poll_max_s": max(t for t, _ in results),
@@ -96,6 +129,8 @@ def main() -> None:
     parser.add_argument("--worker-class", default="gthread")
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--processes", type=int, default=2)
+    parser.add_argument("--stalled", type=int, default=0, help="stalled uploads meanwhile")
+    parser.add_argument("--idle", type=float, default=10.0, help="REQUEST_IDLE_TIMEOUT")
     args = parser.parse_args()
     url = f"redis://127.0.0.1:{free_port()}/0"
     data = Path(tempfile.mkdtemp(prefix="bench-lp-redis-"))
@@ -107,7 +142,7 @@ def main() -> None:
         server.wait(10)
     print(
         f"{args.worker_class} processes={args.processes} threads={args.threads} "
-        f"clients={args.clients} wait={args.wait}s: "
+        f"clients={args.clients} stalled={args.stalled} wait={args.wait}s: "
         + ", ".join(f"{k}={v:.1f}" for k, v in figures.items()),
         flush=True,
     )

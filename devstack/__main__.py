@@ -25,11 +25,18 @@ def _env() -> dict[str, str]:
     return env
 
 
+def terminal_env(env: dict[str, str], tty: bool) -> dict[str, str]:
+    """Plain-text logs when a person watches them (a terminal), unless LOG_FORMAT says."""
+    if tty:
+        env.setdefault("LOG_FORMAT", "text")
+    return env
+
+
 def serve(args: argparse.Namespace) -> int:
     """Redis (if none answers), sample data (if missing), then web + worker in the foreground."""
     from honcho.manager import Manager
 
-    env = _env()
+    env = terminal_env(_env(), sys.stdout.isatty())
     env.setdefault("PORT", "8000")
     env.setdefault("WEB_CONCURRENCY", "2")
     url = env.setdefault("REDIS_URL", DEFAULT_REDIS_URL)

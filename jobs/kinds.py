@@ -127,6 +127,11 @@ class JobKind(ABC):
         """The largest streamed request body this kind accepts (413 beyond it)."""
         return 0
 
+    def request_json_schema(self, settings: Settings) -> dict[str, Any] | None:
+        """The JSON Schema documenting the request body, when stricter than the
+        request schema's own (None: document the request schema as it is)."""
+        return None
+
     def stream_request_doc(self) -> dict[str, Any]:
         """The OpenAPI requestBody of a streaming kind."""
         return {}

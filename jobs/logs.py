@@ -66,9 +66,35 @@ def configure_logging(process_type: str, settings: Settings, level: str | None =
     root.setLevel((level or settings.log_level).upper())
 
 
+SUCCESS_LINE = "Task %(name)s[%(id)s] succeeded in %(runtime)ss"
+
+
+class DropReturnValue(logging.Filter):
+    """Remove a task's return value (a whole report) from Celery's success records.
+
+    Celery passes it as the record's args and as `extra={"data": ...}`, which the JSON
+    formatter would write out in full.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Keep the record, without `return_value`."""
+        data = getattr(record, "data", None)
+        if isinstance(data, dict) and "return_value" in data:
+            record.data = {k: v for k, v in data.items() if k != "return_value"}
+        if isinstance(record.args, dict) and "return_value" in record.args:
+            record.args = {k: v for k, v in record.args.items() if k != "return_value"}
+        return True
+
+
 def install_worker_hooks(settings: Settings) -> None:
     """Worker side: JSON logging, and the job id + request id set around each task."""
     from celery import signals
+    from celery.app import trace
+
+    # Celery's success line carries the task's return value, a whole report at INFO:
+    # keep the id and the run time, never report data.
+    trace.LOG_SUCCESS = SUCCESS_LINE
+    logging.getLogger("celery.app.trace").addFilter(DropReturnValue())
 
     @signals.setup_logging.connect(weak=False)
     def _setup(loglevel: Any = None, **_: Any) -> None:

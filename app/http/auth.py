@@ -103,6 +103,11 @@ def require_admin(view: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def under(path: str, prefixes: tuple[str, ...]) -> bool:
+    """True when `path` is one of `prefixes` or lies below one (whole segments only)."""
+    return any(path == p or path.startswith(p + "/") for p in prefixes)
+
+
 def init_app(app: Flask) -> None:
     """Require a valid key on every /api request (before any other check) when keys are set."""
 
@@ -110,11 +115,12 @@ def init_app(app: Flask) -> None:
 
     @app.before_request
     def _require_key() -> None:
+        # Whole path segments: "/api/opsx" is a client path (401 without a key), not ops.
         path = request.path
         if (
-            path.startswith("/api")
-            and not path.startswith(ADMIN_PATHS)
-            and not (public and path.startswith(public))
+            under(path, ("/api",))
+            and not under(path, ADMIN_PATHS)
+            and not (public and under(path, public))
         ):
             current_client()
 

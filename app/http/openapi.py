@@ -12,7 +12,10 @@ from flask import Flask, Response, send_from_directory
 from flask_smorest import Api, Blueprint
 from flask_smorest.utils import prepare_response
 
+from app.http.prefer import MAX_PREFER_LENGTH
 from app.http.problems import PROBLEM_JSON
+from jobs.kinds import JobKind
+from jobs.settings import Settings
 
 DOCS_ASSETS = "/api/docs/assets/"
 
@@ -40,9 +43,10 @@ PREFER: dict[str, Any] = {
     "name": "Prefer",
     "required": False,
     "description": "RFC 7240. `wait=N` (N <= 60): wait up to N seconds for the job to "
-    "finish (POST) or for its document to change (status GET). Unknown preferences are "
-    "ignored.",
-    "schema": {"type": "string", "maxLength": 1024},
+    "finish (POST) or for its document to change (status GET). Unknown or unusable "
+    "preferences are ignored (a wait above the maximum is the maximum); a header longer "
+    "than maxLength is a 400.",
+    "schema": {"type": "string", "maxLength": MAX_PREFER_LENGTH},
     "example": "wait=5",
 }
 # What a status long poll answers on, and `changes=state` (README, "Long polls").
@@ -119,3 +123,14 @@ def init_docs(app: Flask) -> None:
     def docs_asset(filename: str) -> Response:
         """A Swagger UI asset."""
         return send_from_directory(str(dist), filename, max_age=3600)
+
+
+def document_request_body(api: Api, kind: JobKind, settings: Settings) -> None:
+    """Replace a kind's generated request-body component by its own, stricter JSON Schema."""
+    schema, doc = kind.request_schema(settings), kind.request_json_schema(settings)
+    if schema is None or doc is None:
+        return
+    name = type(schema).__name__.removesuffix("Schema")
+    component = api.spec.components.schemas[name]
+    component.clear()
+    component.update(doc)

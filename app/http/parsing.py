@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import math
+from collections.abc import Iterator
 from typing import Any
 
 import flask
@@ -36,11 +39,68 @@ class JsonBodyParser(FlaskParser):
                 '{"reportType": "yearly-sales", "parameters": {"year": "2023"}}.',
             )
         try:
-            return core.parse_json(data)
+            # Bytes that are not UTF-8 raise UnicodeDecodeError: webargs answers 400.
+            doc = json.loads(data.decode("utf-8"), parse_int=_bounded_int)
         except RecursionError:
             raise Problem(
                 400, "The request body is not valid JSON: it is nested too deeply."
             ) from None
+        unusable = dict(_unusable_values(doc, ""))
+        if unusable:
+            raise Problem(
+                422, "The request did not validate; see `errors` for each field.", errors=unusable
+            )
+        return doc
+
+
+# More digits than any field takes; int() of past ~4300 digits raises ValueError.
+MAX_INT_DIGITS = 100
+
+
+class OversizedNumber:
+    """An integer literal too long to convert; reported as an invalid field (422)."""
+
+    def __repr__(self) -> str:
+        return "<oversized number>"
+
+
+def _bounded_int(literal: str) -> int | OversizedNumber:
+    if len(literal.lstrip("-")) > MAX_INT_DIGITS:
+        return OversizedNumber()
+    return int(literal)
+
+
+def _unusable_values(doc: Any, path: str) -> Iterator[tuple[str, list[str]]]:
+    """(field, messages) for each value no field can take: text that is not valid
+    Unicode (a lone surrogate cannot be stored or sent as UTF-8), oversized numbers."""
+    if isinstance(doc, dict):
+        for key, value in doc.items():
+            name = _printable(key)
+            where = f"{path}.{name}" if path else name
+            if not _encodable(key):
+                yield where, ["Field names must be valid Unicode text (no lone surrogates)."]
+            yield from _unusable_values(value, where)
+    elif isinstance(doc, list):
+        for i, value in enumerate(doc):
+            yield from _unusable_values(value, f"{path}.{i}" if path else str(i))
+    elif isinstance(doc, str) and not _encodable(doc):
+        yield path or "_body", ["Must be valid Unicode text (no lone surrogates)."]
+    elif isinstance(doc, OversizedNumber):
+        yield path or "_body", [f"Numbers may have at most {MAX_INT_DIGITS} digits."]
+    elif isinstance(doc, float) and not math.isfinite(doc):
+        yield path or "_body", ["Numbers must be finite."]
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _printable(text: str) -> str:
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def incoming(req: flask.Request) -> Incoming:

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+MAX_DIGITS = 9
+# The longest Prefer header the API reads (the OpenAPI document's maxLength).
+MAX_PREFER_LENGTH = 1024
+
 
 def parse_wait(values: Iterable[str], max_wait: int) -> int | None:
     """Seconds asked for by `Prefer: wait=N` (capped at `max_wait`), or None.
@@ -21,7 +25,11 @@ def parse_wait(values: Iterable[str], max_wait: int) -> int | None:
             raw = raw.strip().strip('"').strip()
             if not raw.isdigit() or not raw.isascii():
                 continue
-            return min(int(raw), max_wait)
+            # Any number of digits is a wait, capped: int() of thousands of digits raises.
+            digits = raw.lstrip("0") or "0"
+            if len(digits) > MAX_DIGITS:
+                return max_wait
+            return min(int(digits), max_wait)
     return None
 
 

@@ -4,13 +4,25 @@ from __future__ import annotations
 
 from flask import Response, current_app, json, request
 
-from app.http.prefer import parse_wait
+from app.http.prefer import MAX_PREFER_LENGTH, parse_wait
+from app.http.problems import Problem
 from jobs.status import StatusView
 
 
 def requested_wait() -> int | None:
-    """Seconds of `Prefer: wait=N` (capped at MAX_WAIT_SECONDS), or None."""
-    return parse_wait(request.headers.getlist("Prefer"), current_app.config["MAX_WAIT_SECONDS"])
+    """Seconds of `Prefer: wait=N` (capped at MAX_WAIT_SECONDS), or None.
+
+    A Prefer header longer than the OpenAPI document allows is a 400; within it, an
+    unusable preference is ignored (RFC 7240).
+    """
+    values = request.headers.getlist("Prefer")
+    if sum(len(v) for v in values) > MAX_PREFER_LENGTH:
+        raise Problem(
+            400,
+            f"The Prefer header is longer than {MAX_PREFER_LENGTH} characters.",
+            errors={"Prefer": [f"At most {MAX_PREFER_LENGTH} characters."]},
+        )
+    return parse_wait(values, current_app.config["MAX_WAIT_SECONDS"])
 
 
 def not_modified(view: StatusView) -> bool:

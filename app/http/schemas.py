@@ -7,6 +7,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate
 
+from app.http import cursor
 from app.http.cursor import BadCursor, decode
 from jobs.kinds import JobKind
 from jobs.states import State, Status
@@ -126,7 +127,10 @@ def list_query_schema(kind: JobKind) -> type[Schema]:
         "cursor": fields.String(
             load_default=None,
             validate=[validate.Length(1, 512), _check_cursor],
-            metadata={"description": "The `next` of the previous page"},
+            metadata={
+                "description": "The `next` of the previous page (pass it back as given)",
+                "pattern": cursor.PATTERN,
+            },
         ),
     }
     if kind.type_field:

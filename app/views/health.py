@@ -21,6 +21,7 @@ WORKER_CACHE_SECONDS = 2.0
 
 
 @bp.route("/healthz", methods=["GET"])
+@bp.doc(security=[])  # public even when API keys are configured
 @bp.response(200, description="The process is up", example={"status": "ok"})
 def healthz() -> Response:
     """The process is up (no dependency is checked)."""
@@ -37,6 +38,7 @@ def _workers() -> list[str]:
 
 
 @bp.route("/readyz", methods=["GET"])
+@bp.doc(security=[])  # public even when API keys are configured
 @bp.response(
     200,
     description="Redis, the broker and at least one worker answer",

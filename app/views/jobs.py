@@ -175,7 +175,7 @@ def job_blueprint(kind: JobKind, settings: Settings) -> Blueprint:
             headers=headers("ETag", "Retry-After", "Preference-Applied", "Vary"),
         )
         @blp.doc(parameters=[PREFER, IF_NONE_MATCH])
-        @errors(blp, 401, 404, 410, 429, 503)
+        @errors(blp, 400, 401, 404, 410, 429, 503)
         def get(self, job_id: UUID) -> Response:
             """Poll a job; with `Prefer: wait=N`, a long poll that answers on the next change.
 

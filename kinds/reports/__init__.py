@@ -10,6 +10,7 @@ from jobs.kinds import JobKind, KindContext, Rendered, Resource, Submission, jso
 from jobs.settings import Settings
 from jobs.states import State
 from jobs.store.record import JobRecord, JobSnapshot
+from kinds.reports import documented
 from kinds.reports.catalogue import REPORT_TYPES, visible_types
 from kinds.reports.render import render_csv, render_json
 from kinds.reports.request import ReportRequestSchema
@@ -47,6 +48,10 @@ class ReportKind(JobKind):
     def request_schema(self, settings: Settings) -> Schema:
         """`{"reportType", "parameters"}`, the parameters checked against the type's schema."""
         return ReportRequestSchema(visible_types(settings.enable_diagnostic_types))
+
+    def request_json_schema(self, settings: Settings) -> dict[str, Any]:
+        """One alternative per report type (`oneOf`), each with its parameters."""
+        return documented.request_schema(visible_types(settings.enable_diagnostic_types))
 
     def accept(self, body: dict[str, Any], ctx: KindContext) -> Submission:
         """A validated body becomes a job of its report type."""
@@ -92,7 +97,7 @@ class ReportKind(JobKind):
                 "name": name,
                 "title": rt.title,
                 "description": rt.description,
-                "parameters": rt.parameters,
+                "parameters": documented.parameters_schema(rt.schema),
                 "columns": list(rt.columns),
             }
             for name, rt in visible_types(settings.enable_diagnostic_types).items()

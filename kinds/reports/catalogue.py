@@ -8,6 +8,7 @@ report code, so the web process never loads any.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -16,10 +17,12 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 MIN_YEAR, MAX_YEAR = 1970, 2100
 MAX_RANGE_DAYS = 366 * 10
+_ASCII_DECIMAL = re.compile(r"[0-9]+(\.[0-9]+)?")
 
 
 class WholeNumber(fields.Integer):
-    """An integer given as a number or a numeric string ("5"); never a bool or a fraction.
+    """An integer given as a number or a string of ASCII digits ("5"); never a bool or a
+    fraction (2.0 is the integer 2, as in JSON Schema).
 
     marshmallow's non-strict Integer would truncate 2.5 to 2: a client asking for
     month 2.5 must hear that it is invalid, not get February.
@@ -29,11 +32,25 @@ class WholeNumber(fields.Integer):
         super().__init__(strict=False, **kwargs)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
-        if isinstance(value, (bool, float)):
+        if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
             raise self.make_error("invalid")
-        if isinstance(value, str) and not value.strip().isdigit():
+        if isinstance(value, float):
+            value = int(value)  # 2023.0 is the integer JSON Schema says it is
+        # ASCII digits only: int() also takes Arabic-Indic or fullwidth digits and " 2023 ".
+        if isinstance(value, str) and not (value.isascii() and value.isdigit()):
             raise self.make_error("invalid")
         return int(super()._deserialize(value, attr, data, **kwargs))
+
+
+class DecimalNumber(fields.Float):
+    """A finite number, or a string of ASCII digits with an optional fraction ("1.5")."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> float:
+        if isinstance(value, bool):
+            raise self.make_error("invalid")
+        if isinstance(value, str) and not _ASCII_DECIMAL.fullmatch(value):
+            raise self.make_error("invalid")
+        return float(super()._deserialize(value, attr, data, **kwargs))
 
 
 class YearField(WholeNumber):
@@ -115,9 +132,9 @@ class RegionBreakdownParameters(Schema):
 class NoopParameters(Schema):
     """Parameters of the diagnostic `noop` report (hidden unless enabled)."""
 
-    steps = fields.Integer(load_default=1, strict=False, validate=validate.Range(0, 1000))
-    stepSeconds = fields.Float(load_default=0.0, validate=validate.Range(0, 60))
-    failAtStep = fields.Integer(load_default=None, validate=validate.Range(0, 1000))
+    steps = WholeNumber(load_default=1, validate=validate.Range(0, 1000))
+    stepSeconds = DecimalNumber(load_default=0.0, validate=validate.Range(0, 60))
+    failAtStep = WholeNumber(load_default=None, validate=validate.Range(0, 1000))
     reuse = fields.Boolean(load_default=False)  # share like a real report (tests of reuse)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from kinds.reports.catalogue import ReportType
 
@@ -43,3 +43,24 @@ class ReportRequestSchema(Schema):
             report_type.schema.load(data.get("parameters") or {})
         except ValidationError as exc:
             raise ValidationError({"parameters": exc.messages}) from None
+
+    @post_load
+    def normalise_parameters(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        """Keep the parameters in their normalised form ("2023-1-1" is "2023-01-01")."""
+        given = data.get("parameters") or {}
+        data["parameters"] = normalised(self.offered[data["reportType"]], given)
+        return data
+
+
+def normalised(report_type: ReportType, given: dict[str, Any]) -> dict[str, Any]:
+    """The client's parameters as the type's schema reads them, each in the JSON type
+    the client used (a number stays a number, a numeric string a string)."""
+    schema = report_type.schema
+    canonical = schema.dump(schema.load(given))
+    out: dict[str, Any] = {}
+    for name, value in given.items():
+        value_now = canonical.get(name, value)
+        if isinstance(value, str) and not isinstance(value_now, str):
+            value_now = str(value_now)
+        out[name] = value_now
+    return out

@@ -41,13 +41,15 @@ def rejects(schema: type[Schema] | Schema, data: Any) -> dict[str, Any]:
 # -- yearly-sales ----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("year", ["2023", 2023, " 2023 "])
+# 2023.0 is the integer JSON Schema (and so the OpenAPI document) says it is.
+@pytest.mark.parametrize("year", ["2023", 2023, "02023", 2023.0])
 def test_year_as_string_or_integer_is_accepted(year: Any) -> None:
     assert YearlySalesParameters().load({"year": year}) == {"year": 2023}
 
 
 @pytest.mark.parametrize(
-    "year", [True, False, 2023.0, 2023.5, "2023.0", "twenty", "", "-2023", None, [2023], 1969, 2101]
+    "year",
+    [True, False, 2023.5, "2023.0", "twenty", "", "-2023", None, [2023], 1969, 2101, " 2023 "],
 )
 def test_bad_years_are_rejected(year: Any) -> None:
     assert "year" in rejects(YearlySalesParameters, {"year": year})
@@ -78,7 +80,7 @@ def test_monthly_sales_takes_a_year_and_a_month() -> None:
     assert loaded == {"year": 2024, "month": 2}
 
 
-@pytest.mark.parametrize("month", [0, 13, "May", 2.5, 2.0, "2.5", True])
+@pytest.mark.parametrize("month", [0, 13, "May", 2.5, "2.5", " 2", True])
 def test_monthly_sales_rejects_bad_months(month: Any) -> None:
     assert "month" in rejects(MonthlySalesParameters, {"year": 2024, "month": month})
 
