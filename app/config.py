@@ -43,6 +43,8 @@ class WebSettings:
     max_wait_seconds: int = var("MAX_WAIT_SECONDS", 60)
     # 0: 3/4 of the threads of a process may wait in long polls, the rest stay free.
     max_waiting_requests: int = var("MAX_WAITING_REQUESTS", 0)
+    # An event stream ends after this long (holding a waiting slot); EventSource reconnects.
+    max_stream_seconds: int = var("MAX_STREAM_SECONDS", 300)
 
     @property
     def waiting_slots(self) -> int:
@@ -68,6 +70,7 @@ def load_config(environ: dict[str, str] | None = None) -> dict[str, Any]:
         "MIN_POLL_INTERVAL": web.min_poll_interval,
         "MAX_WAIT_SECONDS": web.max_wait_seconds,
         "MAX_WAITING_REQUESTS": web.waiting_slots,
+        "MAX_STREAM_SECONDS": web.max_stream_seconds,
         "API_TITLE": "async-reports",
         "API_VERSION": "1.0.0",
         "OPENAPI_VERSION": "3.1.0",

@@ -28,6 +28,7 @@ from jobs.store.results import ResultShare
 from jobs.store.runs import RunLedger
 from jobs.store.throttle import PollGate
 from jobs.store.waiting import ChangeFeed
+from jobs.store.webhooks import DeliveryStore, SecretStore
 from jobs.store.workers import WorkerRegistry
 
 # Seconds a worker keeps retrying a Redis command: enough to ride out a Redis restart.
@@ -148,6 +149,16 @@ class WebClients:
         return ChangeFeed(self.redis, self.keys)
 
     @cached_property
+    def deliveries(self) -> DeliveryStore:
+        """Webhook deliveries (the log, redeliveries, events the web causes)."""
+        return deliveries_of(self.redis, self.keys, self.settings)
+
+    @cached_property
+    def secrets(self) -> SecretStore:
+        """Clients' webhook signing secrets."""
+        return SecretStore(self.redis, self.keys, self.settings.webhook_secret_overlap)
+
+    @cached_property
     def history(self) -> HistoryReader:
         """The monitor's job history, its tables created if the monitor has not yet."""
         engine = make_engine(self.settings.history_database_url)
@@ -158,12 +169,20 @@ class WebClients:
         return HistoryReader(engine)
 
 
+def deliveries_of(client: redis.Redis, keys: Keys, settings: Settings) -> DeliveryStore:
+    """Webhook deliveries, kept as long as a job's tombstone (longer than any schedule)."""
+    return DeliveryStore(client, keys, settings.tombstone_seconds)
+
+
 @dataclass
 class WorkerClients:
     """What a worker process writes jobs with; built once per (pool) process."""
 
     ledger: RunLedger
     registry: WorkerRegistry
+    jobs: JobStore  # reads a job to build its webhook events
+    deliveries: DeliveryStore
+    secrets: SecretStore
 
     @classmethod
     def build(cls, settings: Settings) -> WorkerClients:
@@ -172,7 +191,13 @@ class WorkerClients:
         ledger = RunLedger(
             client, keys, settings.retention_seconds, result_share(client, keys, settings)
         )
-        return cls(ledger, WorkerRegistry(client, keys))
+        return cls(
+            ledger,
+            WorkerRegistry(client, keys),
+            JobStore(client, keys, settings.retention_seconds, settings.tombstone_seconds),
+            deliveries_of(client, keys, settings),
+            SecretStore(client, keys, settings.webhook_secret_overlap),
+        )
 
 
 @dataclass

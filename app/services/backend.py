@@ -17,6 +17,7 @@ from jobs.settings import Settings
 from jobs.states import State
 from jobs.status import job_state
 from jobs.store.record import JobSnapshot, Progress
+from jobs.webhooks.events import emit
 from sales.db import engine_for
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,9 @@ class Backend(WebClients):
         if self.jobs.fail_overdue(snap.record, problem):
             log.warning("job %s missed its deadline: %s", snap.record.id, problem["title"])
             self.shares.failed(snap.record.id, problem)  # its followers fail with it
+            latest = self.jobs.read(snap.record.id)
+            emit(self.deliveries, latest, self.kind_of(snap), "completed")
+            return latest
         return self.jobs.read(snap.record.id)
 
     def settle_follower(self, snap: JobSnapshot) -> JobSnapshot | None:

@@ -19,7 +19,7 @@ from app.http.problems import Problem
 from app.services import reuse
 from app.services.backend import backend
 from jobs.errors import BrokerUnavailable, StoreUnavailable
-from jobs.kinds import JobKind, Submission
+from jobs.kinds import JobKind, Submission, json_fingerprint
 from jobs.store.idempotency import KeyClaim
 from jobs.store.record import JobRecord, JobSnapshot
 
@@ -38,6 +38,14 @@ def check_idempotency_key(key: str | None) -> None:
             "The request did not validate; see `errors` for each field.",
             errors={"Idempotency-Key": [f"Must be 1 to {MAX_KEY_LENGTH} characters."]},
         )
+
+
+def attach_webhook(submission: Submission, webhook: dict[str, Any] | None) -> Submission:
+    """The submission with the request's webhook; it counts in the request's fingerprint."""
+    if webhook is not None:
+        submission.webhook = webhook
+        submission.fingerprint = json_fingerprint([submission.fingerprint, webhook])
+    return submission
 
 
 def submit(
@@ -79,6 +87,7 @@ def enqueue(kind: JobKind, submission: Submission, owner: str, job_id: str) -> J
         parameters=submission.parameters,
         owner=owner,
         created_at=time.time(),
+        webhook=submission.webhook,
     )
     try:
         # The record is provisional (it expires in seconds) until the enqueue succeeded:
