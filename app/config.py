@@ -45,6 +45,9 @@ class WebSettings:
     max_waiting_requests: int = var("MAX_WAITING_REQUESTS", 0)
     # An event stream ends after this long (holding a waiting slot); EventSource reconnects.
     max_stream_seconds: int = var("MAX_STREAM_SECONDS", 300)
+    # A comment line this often keeps proxies from closing a quiet stream, and shows
+    # the server a client that went away (its slot is then freed).
+    stream_keepalive_seconds: float = var("STREAM_KEEPALIVE_SECONDS", 15.0)
 
     @property
     def waiting_slots(self) -> int:
@@ -71,6 +74,7 @@ def load_config(environ: dict[str, str] | None = None) -> dict[str, Any]:
         "MAX_WAIT_SECONDS": web.max_wait_seconds,
         "MAX_WAITING_REQUESTS": web.waiting_slots,
         "MAX_STREAM_SECONDS": web.max_stream_seconds,
+        "STREAM_KEEPALIVE_SECONDS": web.stream_keepalive_seconds,
         "API_TITLE": "async-reports",
         "API_VERSION": "1.0.0",
         "OPENAPI_VERSION": "3.1.0",

@@ -151,7 +151,14 @@ def add_push(blp: Blueprint, kind: JobKind) -> None:
                     slots.release()
 
             try:
-                body = streams.events(kind, snap, last, current_app.config["MAX_STREAM_SECONDS"])
+                config = current_app.config
+                body = streams.events(
+                    kind,
+                    snap,
+                    last,
+                    config["MAX_STREAM_SECONDS"],
+                    min(15.0, config["STREAM_KEEPALIVE_SECONDS"]),
+                )
                 response = Response(
                     stream_with_context(body),
                     mimetype="text/event-stream",
