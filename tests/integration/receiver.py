@@ -22,6 +22,7 @@ class Received:
     headers: dict[str, str]
     body: bytes
     at: float
+    answered: int | None = None  # the status code it was given (None while waiting)
 
     @property
     def event(self) -> dict[str, Any]:
@@ -46,6 +47,7 @@ class Receiver:
     """Answers each path from its script (a list of status codes; the last repeats)."""
 
     scripts: dict[str, list[int]] = field(default_factory=dict)
+    delays: dict[str, float] = field(default_factory=dict)  # seconds before answering
     received: list[Received] = field(default_factory=list)
     port: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -60,6 +62,13 @@ class Receiver:
             script = self.scripts.get(path.split("?")[0], [200])
             served = sum(1 for r in self.received if r.path == path)
             return script[min(served - 1, len(script) - 1)]
+
+    def ids_at(self, path: str) -> dict[str, list[Received]]:
+        """The requests to one path, by webhook-id."""
+        out: dict[str, list[Received]] = {}
+        for r in self.at(path):
+            out.setdefault(r.headers["webhook-id"], []).append(r)
+        return out
 
     def at(self, path: str) -> list[Received]:
         """The requests made to one path."""
@@ -89,7 +98,11 @@ def running_receiver() -> Iterator[Receiver]:
             )
             with receiver.lock:
                 receiver.received.append(got)
+            delay = receiver.delays.get(self.path, 0.0)
+            if delay:
+                time.sleep(delay)
             code = receiver.answer(self.path)
+            got.answered = code
             self.send_response(code)
             if code in (429, 503):
                 self.send_header("Retry-After", "1")

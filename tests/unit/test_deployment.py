@@ -32,7 +32,8 @@ def shell_command(service: dict) -> str:
 def test_compose_runs_the_procfile_processes_with_the_same_commands(compose: dict) -> None:
     procfile = read_procfile()
     services = compose["services"]
-    assert set(services) - INFRA == set(procfile) == {"web", "worker", "webhooks", "monitor", "flower"}
+    processes = {"web", "worker", "webhooks", "monitor", "flower"}
+    assert set(services) - INFRA == set(procfile) == processes
     for name, command in procfile.items():
         assert shell_command(services[name]) == command, name
     # The seed job runs the same module ./dev serve runs
