@@ -238,3 +238,37 @@ def test_an_unknown_webhook_event_is_refused(push: Stack) -> None:
     }
     resp = requests.post(f"{push.base_url}/api/reports", json=body, timeout=10)
     assert resp.status_code == 422 and "webhookEvents.0" in resp.json()["errors"], resp.text
+
+
+def test_deliveries_run_on_their_own_queue_in_the_webhook_worker(push: Stack) -> None:
+    # The job worker consumes only `jobs`; the webhook worker only `webhooks`
+    job_worker = push.log("worker0")
+    hooks = push.log("webhooks")
+    assert ".> jobs " in job_worker and ".> webhooks " not in job_worker
+    assert ".> webhooks " in hooks and ".> jobs " not in hooks
+    # And the attempts so far were made by the webhook worker
+    assert "webhooks.deliver[" in hooks and "webhooks.deliver[" not in job_worker
+
+
+def test_metrics_and_the_ops_page_show_outcomes_and_failing_endpoints(push: Stack) -> None:
+    # Given a delivery that failed for good (nothing listens on its URL)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{s.getsockname()[1]}/never"
+    job = submit_with_hook(push, url, {"steps": 1})
+    (item,) = settled(push, job)
+    assert item["status"] == "failed"
+    # Then /metrics counts attempts by outcome
+    text = requests.get(f"{push.base_url}/metrics", timeout=10).text
+    counts = {
+        line.split('"')[1]: float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("async_reports_webhook_attempts_total{")
+    }
+    assert counts["failed"] >= 1 and counts["retrying"] >= 3 and counts["succeeded"] >= 1
+    assert "async_reports_webhook_deliveries_pending " in text
+    # And the ops API (the dashboard's data) lists the failing endpoint with its error
+    overview = requests.get(f"{push.base_url}/api/ops/overview", timeout=10).json()
+    failing = {e["url"]: e for e in overview["webhooks"]["failing"]}
+    assert failing[url]["failures"] == 4 and failing[url]["lastError"]
+    assert failing[url]["owner"] == "public"
