@@ -78,6 +78,14 @@ def worker_celery(settings: Settings) -> Celery:
     return app
 
 
+def webhook_producer(settings: Settings) -> Celery:
+    """The webhook worker's producer of delivery attempts: no `task-sent` events, so the
+    monitor's job history sees jobs only."""
+    app = Celery("async-reports-webhooks", set_as_current=False)
+    app.config_from_object({**celery_config(settings), "task_send_sent_event": False})
+    return app
+
+
 def monitor_celery(settings: Settings) -> Celery:
     """The monitor's Celery app: it only consumes events from the broker."""
     app = Celery("async-reports-monitor", set_as_current=False)

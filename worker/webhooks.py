@@ -19,6 +19,7 @@ import redis
 from celery.signals import worker_ready, worker_shutdown
 
 from jobs.celery_config import WEBHOOK_QUEUE, WEBHOOK_TASK
+from jobs.clients import webhook_producer
 from jobs.errors import StoreUnavailable
 from jobs.store.webhooks import LEASE_BATCH
 from jobs.webhooks.delivery import deliver
@@ -28,7 +29,8 @@ from worker.runtime import SETTINGS, clients
 log = logging.getLogger(__name__)
 
 
-@app.task(name=WEBHOOK_TASK, acks_late=True, ignore_result=True)
+# No task events: the monitor's history is of jobs (attempts are in the delivery log).
+@app.task(name=WEBHOOK_TASK, acks_late=True, ignore_result=True, send_events=False)
 def deliver_webhook(delivery_id: str, token: int) -> str | None:
     """Attempt one webhook delivery (if lease `token` still holds it)."""
     c = clients()
@@ -46,6 +48,7 @@ class DueDeliveries(threading.Thread):
     def __init__(self) -> None:
         super().__init__(name="webhook-schedule", daemon=True)
         self.stopped = threading.Event()
+        self.producer = webhook_producer(SETTINGS)
 
     def run(self) -> None:
         """Loop until the worker shuts down."""
@@ -67,7 +70,7 @@ class DueDeliveries(threading.Thread):
         """Lease the due deliveries and enqueue an attempt of each; how many."""
         leased = clients().deliveries.lease(SETTINGS.webhook_lease)
         for delivery_id, token in leased:
-            app.send_task(WEBHOOK_TASK, args=[delivery_id, token], queue=WEBHOOK_QUEUE)
+            self.producer.send_task(WEBHOOK_TASK, args=[delivery_id, token], queue=WEBHOOK_QUEUE)
         return len(leased)
 
 

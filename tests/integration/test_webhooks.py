@@ -38,8 +38,11 @@ def start_webhook_worker(stack: Stack, label: str = "webhooks") -> None:
 def push(
     tmp_path_factory: pytest.TempPathFactory, redis_url: str, sqlite_url: str
 ) -> Iterator[Stack]:
-    with extra_stack(tmp_path_factory.mktemp("push"), redis_url, 7, sqlite_url, PUSH_ENV) as s:
+    tmp = tmp_path_factory.mktemp("push")
+    env = {**PUSH_ENV, "MONITOR_DATABASE_URL": f"sqlite:///{tmp / 'history.db'}"}
+    with extra_stack(tmp, redis_url, 7, sqlite_url, env) as s:
         start_webhook_worker(s)
+        s.start("monitor")
         yield s
 
 
@@ -272,3 +275,26 @@ def test_metrics_and_the_ops_page_show_outcomes_and_failing_endpoints(push: Stac
     failing = {e["url"]: e for e in overview["webhooks"]["failing"]}
     assert failing[url]["failures"] == 4 and failing[url]["lastError"]
     assert failing[url]["owner"] == "public"
+
+
+def test_the_monitor_records_jobs_not_delivery_attempts(push: Stack, receiver: Receiver) -> None:
+    # Given a job whose webhook was delivered
+    hooked = submit_with_hook(push, receiver.url("/history"), {"steps": 1})
+    settled(push, hooked)
+    # When a later job (submitted after the attempt) is in the monitor's history
+    resp = requests.post(
+        f"{push.base_url}/api/reports",
+        json={"reportType": "noop", "parameters": {"steps": 1}},
+        timeout=10,
+    )
+    later = resp.json()["id"]
+    deadline = time.monotonic() + 60
+    while True:
+        items = requests.get(f"{push.base_url}/api/ops/jobs?limit=100", timeout=10).json()["items"]
+        if any(i["id"] == later and i["state"] == "succeeded" for i in items):
+            break
+        assert time.monotonic() < deadline, items[:3]
+        time.sleep(0.2)
+    # Then its history holds jobs only: no `webhooks.deliver` tasks
+    assert {i["kind"] for i in items} == {"report"}, {i["taskName"] for i in items}
+    assert hooked in {i["id"] for i in items}
