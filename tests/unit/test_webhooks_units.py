@@ -175,3 +175,47 @@ def test_a_rotation_keeps_the_old_secret_signing_for_the_overlap(client: Any) ->
     newest, _ = expired.rotate("alice")
     assert expired.signing("alice") == [newest]
     assert until > 0
+
+
+def query_webhook_of(query: str, allow: bool = True) -> dict[str, Any] | None:
+    from app.views.push import query_webhook
+
+    settings_ = Settings.from_env({"WEBHOOK_ALLOW_PRIVATE_NETWORKS": "1" if allow else "0"})
+    app = create_app({"SETTINGS": settings_})
+    with app.test_request_context(f"/api/imports?{query}"):
+        return query_webhook()
+
+
+def test_a_streamed_submission_takes_its_webhook_from_the_query() -> None:
+    # Given a kind whose body is a stream (a CSV upload): the webhook is in the query
+    spec = query_webhook_of("webhook=http://127.0.0.1:9/h&webhookEvents=completed,started")
+    assert spec == {"url": "http://127.0.0.1:9/h", "events": ["started", "completed"]}
+    repeated = query_webhook_of(
+        "webhook=http://127.0.0.1:9/h&webhookEvents=progress&webhookEvents=started"
+    )
+    assert repeated is not None and repeated["events"] == ["started", "progress"]
+    assert query_webhook_of("webhook=http://127.0.0.1:9/h") == {
+        "url": "http://127.0.0.1:9/h",
+        "events": ["completed"],
+    }
+    assert query_webhook_of("") is None
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("webhook=http://127.0.0.1:9/h&webhookEvents=finished", "webhookEvents"),
+        ("webhookEvents=completed", "webhook"),
+    ],
+)
+def test_a_streamed_submission_with_bad_webhook_fields_is_refused(query: str, field: str) -> None:
+    from jobs.errors import InvalidRequest
+
+    with pytest.raises(InvalidRequest) as caught:
+        query_webhook_of(query)
+    assert caught.value.errors is not None and field in caught.value.errors
+
+
+def test_a_streamed_submission_to_an_internal_address_is_refused() -> None:
+    with pytest.raises(WebhookRefused):
+        query_webhook_of("webhook=http://10.0.0.1/h", allow=False)
