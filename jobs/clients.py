@@ -35,10 +35,16 @@ from jobs.store.workers import WorkerRegistry
 WORKER_REDIS_PATIENCE = 15.0
 
 
-def web_redis(settings: Settings) -> redis.Redis:
+def web_redis(settings: Settings, threads: int = 64) -> redis.Redis:
     """The web's Redis: short timeouts, never retried on a timeout (a client gets 503
-    within about two seconds when Redis hangs)."""
-    return connect(settings.result_backend_url, settings.web_redis_timeout, retry_timeouts=False)
+    within about two seconds when Redis hangs); two connections per thread at most (a
+    waiting request's pub/sub and its reads)."""
+    return connect(
+        settings.result_backend_url,
+        settings.web_redis_timeout,
+        retry_timeouts=False,
+        max_connections=2 * threads + 16,
+    )
 
 
 def worker_redis(settings: Settings) -> redis.Redis:
@@ -116,9 +122,11 @@ class WebClients:
     celery: Celery
 
     @classmethod
-    def build(cls, settings: Settings) -> WebClients:
-        """The web's clients (they connect on first use)."""
-        return cls(settings, load_kinds(settings), web_redis(settings), web_celery(settings))
+    def build(cls, settings: Settings, threads: int = 64) -> WebClients:
+        """The web's clients for a process of `threads` threads (they connect on first use)."""
+        return cls(
+            settings, load_kinds(settings), web_redis(settings, threads), web_celery(settings)
+        )
 
     @cached_property
     def keys(self) -> Keys:

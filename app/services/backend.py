@@ -98,7 +98,9 @@ class Backend(WebClients):
 
 def init_app(app: Flask) -> None:
     """Attach the Backend to the app (no connection is made here)."""
-    app.extensions["async_reports"] = Backend.build(app.config["SETTINGS"])
+    app.extensions["async_reports"] = Backend.build(
+        app.config["SETTINGS"], app.config["WEB"].web_threads
+    )
 
 
 def backend() -> Backend:
