@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from celery import Task
-from celery.signals import task_postrun
+from celery.exceptions import TimeLimitExceeded
+from celery.signals import task_failure, task_postrun
 
 from jobs.failures import JobError
 from jobs.kinds import JobKind
@@ -41,6 +42,23 @@ def _completed_webhook(sender: Task | None = None, task_id: str | None = None, *
     """
     name = getattr(sender, "name", None)
     if task_id is None or name not in TASKS:
+        return
+    kind, _job_type = KINDS.by_task[name]
+    emit_event(kind, task_id, "completed")
+
+
+@task_failure.connect
+def _hard_time_limit_webhook(
+    sender: Task | None = None,
+    task_id: str | None = None,
+    exception: BaseException | None = None,
+    **_: Any,
+) -> None:
+    """The hard time limit: when the pool process is killed before it could run its
+    postrun (stuck in C code), the worker's main process stored the failure and sends
+    this signal; record the job's end here too (a second record of it is a no-op)."""
+    name = getattr(sender, "name", None)
+    if task_id is None or name not in TASKS or not isinstance(exception, TimeLimitExceeded):
         return
     kind, _job_type = KINDS.by_task[name]
     emit_event(kind, task_id, "completed")

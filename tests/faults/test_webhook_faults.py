@@ -121,3 +121,34 @@ def test_every_event_arrives_after_a_redis_restart(
     assert_duplicates_are_the_same_event(receiver, "/later")
     for job in jobs:
         wait_succeeded(fs, job, timeout=90)
+
+
+def test_a_job_killed_by_the_hard_time_limit_still_sends_its_end(
+    fault_stack: Callable[..., FaultStack], receiver: Receiver
+) -> None:
+    # Given a job that outlives a hard limit of 2 s (no soft limit), with a webhook
+    fs = fault_stack(
+        workers=1,
+        WORKER_CONCURRENCY="1",
+        TASK_SOFT_TIME_LIMIT="0",
+        TASK_TIME_LIMIT="2",
+        **WEBHOOK_ENV,
+    )
+    start_webhook_worker(fs, "hooks")
+    resp = requests.post(
+        f"{fs.base_url}/api/reports",
+        json={
+            "reportType": "noop",
+            "parameters": {"steps": 10, "stepSeconds": 0.5},
+            "webhook": receiver.url("/killed"),
+        },
+        timeout=10,
+    )
+    job = resp.json()["id"]
+    # When its pool process is killed and the job fails
+    assert fs.wait_all([job], timeout=30)[job]["status"] == "Failed"
+    # Then its job.failed event arrives, once
+    receiver.wait_for(lambda: len(receiver.at("/killed")) == 1)
+    (got,) = receiver.at("/killed")
+    assert got.event["type"] == "job.failed" and got.event["data"]["status"] == "Failed"
+    assert [d["status"] for d in wait_succeeded(fs, job)] == ["succeeded"]
