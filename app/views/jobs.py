@@ -39,7 +39,7 @@ from app.views.resources import add_resource
 from jobs.kinds import JobKind, Submission
 from jobs.settings import Settings
 from jobs.status import build_status, progress_interval, status_url
-from jobs.webhooks.request import WebhookFields, split_body
+from jobs.webhooks.request import split_body, with_webhook_fields
 
 
 def job_blueprint(kind: JobKind, settings: Settings) -> Blueprint:
@@ -47,9 +47,8 @@ def job_blueprint(kind: JobKind, settings: Settings) -> Blueprint:
     blp = Blueprint(kind.collection, __name__, url_prefix="/api", description=kind.description)
     blp.ARGUMENTS_PARSER = JsonBodyParser()
     schema = kind.request_schema(settings)
-    if schema is not None and not isinstance(schema, WebhookFields):
-        # Every JSON kind takes `webhook`/`webhookEvents` (API.md, "Push").
-        raise TypeError(f"{kind.name}: request_schema must inherit jobs.webhooks.WebhookFields")
+    if schema is not None:  # every JSON kind takes `webhook`/`webhookEvents` (API.md, "Push")
+        schema = with_webhook_fields(schema)
     status_doc = status_schema(kind)
 
     @blp.before_request

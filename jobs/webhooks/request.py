@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable
 from typing import Any
 
@@ -31,6 +32,17 @@ class WebhookFields(Schema):
             "example": ["completed"],
         },
     )
+
+
+def with_webhook_fields(schema: Schema) -> Schema:
+    """A JSON kind's request schema that takes `webhook`/`webhookEvents` too: as it is
+    when it inherits WebhookFields, else with the two fields added to this instance."""
+    if isinstance(schema, WebhookFields):
+        return schema
+    for name, declared in WebhookFields._declared_fields.items():
+        schema.declared_fields[name] = copy.deepcopy(declared)
+    schema._init_fields()  # marshmallow's own step after declared_fields change
+    return schema
 
 
 def webhook_spec(

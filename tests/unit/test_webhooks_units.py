@@ -219,3 +219,17 @@ def test_a_streamed_submission_with_bad_webhook_fields_is_refused(query: str, fi
 def test_a_streamed_submission_to_an_internal_address_is_refused() -> None:
     with pytest.raises(WebhookRefused):
         query_webhook_of("webhook=http://10.0.0.1/h", allow=False)
+
+
+def test_a_json_kind_whose_schema_lacks_the_webhook_fields_gets_them() -> None:
+    from marshmallow import Schema, fields
+
+    from jobs.webhooks.request import with_webhook_fields
+
+    class Plain(Schema):
+        name = fields.String(required=True)
+
+    schema = with_webhook_fields(Plain())
+    body = schema.load({"name": "x", "webhook": "https://e.x/h", "webhookEvents": ["started"]})
+    assert body == {"name": "x", "webhook": "https://e.x/h", "webhookEvents": ["started"]}
+    assert Plain().fields.keys() == {"name"}  # the class itself is left as it was
