@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import socket
 import time
 from collections.abc import Iterator
@@ -11,6 +12,7 @@ import pytest
 import requests
 
 from devstack.stack import Stack
+from tests.integration.imports import csv_text, post_import, rows_in
 from tests.integration.receiver import Receiver, running_receiver
 from tests.integration.stacks import extra_stack
 
@@ -40,7 +42,10 @@ def push(
 ) -> Iterator[Stack]:
     tmp = tmp_path_factory.mktemp("push")
     env = {**PUSH_ENV, "MONITOR_DATABASE_URL": f"sqlite:///{tmp / 'history.db'}"}
-    with extra_stack(tmp, redis_url, 7, sqlite_url, env) as s:
+    # A copy of the sales data of our own: the import test adds rows to it.
+    sales = tmp / "sales.db"
+    shutil.copy(sqlite_url.removeprefix("sqlite:///"), sales)
+    with extra_stack(tmp, redis_url, 7, f"sqlite:///{sales}", env) as s:
         s.start("monitor")
         start_webhook_worker(s)
         deadline = time.monotonic() + 60
@@ -303,3 +308,26 @@ def test_the_monitor_records_jobs_not_delivery_attempts(push: Stack, receiver: R
     names = {i["taskName"] for i in items}
     assert "webhooks.deliver" not in names and "reports.noop" in names, names
     assert hooked in {i["id"] for i in items}
+
+
+def test_a_streamed_kind_takes_its_webhook_in_the_query(push: Stack, receiver: Receiver) -> None:
+    # Given a CSV import (its body is the file) asking for webhooks in its query
+    key = secret(push)
+    params = {"webhook": receiver.url("/imports"), "webhookEvents": "started,completed"}
+    resp = post_import(push.base_url, csv_text(rows_in(2091, 5)), params=params)
+    assert resp.status_code == 202, resp.text
+    job = resp.json()["id"]
+    # When its deliveries settle
+    deadline = time.monotonic() + 60
+    while True:
+        items = requests.get(f"{push.base_url}/api/imports/{job}/webhooks", timeout=10).json()
+        items = items["items"]
+        if len(items) == 2 and all(d["status"] != "pending" for d in items):
+            break
+        assert time.monotonic() < deadline, items
+        time.sleep(0.1)
+    # Then the receiver got the import's start and end, signed, with its document
+    events = [r.verify(key) for r in sorted(receiver.at("/imports"), key=lambda r: r.at)]
+    assert [e["type"] for e in events] == ["job.started", "job.completed"]
+    assert {e["data"]["kind"] for e in events} == {"import"}
+    assert events[-1]["data"]["status"] == "Complete"
