@@ -104,6 +104,24 @@ def emit_event(kind: JobKind, job_id: str, event: str) -> dict[str, Any] | None:
     return snap.record.webhook if snap is not None else None
 
 
+# Leader job id -> the jobs following it, read as its computation ends (its outcome is
+# passed on to them then); the task's postrun sends their webhooks with its own.
+FOLLOWERS: dict[str, list[str]] = {}
+
+
+def note_followers(kind: JobKind, job_id: str) -> None:
+    """Remember who follows a leader whose computation just ended (reuse, if any)."""
+    if not kind.deterministic:
+        return
+    try:
+        followers = clients().ledger.shares.followers_of(job_id)
+    except (StoreUnavailable, redis.RedisError) as exc:
+        log.warning("job %s: followers not read for their webhooks: %s", job_id, exc)
+        return
+    if followers:
+        FOLLOWERS[job_id] = followers
+
+
 def retry_delay(retries: int) -> float:
     """Backoff before a retry, capped at 60 s and at half the visibility timeout: a
     worker holds a retry unacknowledged until its countdown ends, and Redis would hand
@@ -169,6 +187,8 @@ def run_job(
             result = load_executor(kind)(ctx, job_type, parameters)
         except (DBAPIError, NoSuchTableError) as exc:
             raise classify_database_error(exc) from exc
+        finally:
+            note_followers(kind, job_id)
     except Ignore:
         raise
     except JobCancelled:

@@ -12,7 +12,7 @@ from jobs.failures import JobError
 from jobs.kinds import JobKind
 from jobs.registry import load_kinds
 from worker.celery_app import app
-from worker.runtime import SETTINGS, emit_event, run_job
+from worker.runtime import FOLLOWERS, SETTINGS, emit_event, run_job
 
 
 def _register(kind: JobKind, job_type: str, task_name: str) -> Task:
@@ -45,6 +45,8 @@ def _completed_webhook(sender: Task | None = None, task_id: str | None = None, *
         return
     kind, _job_type = KINDS.by_task[name]
     emit_event(kind, task_id, "completed")
+    for follower in FOLLOWERS.pop(task_id, []):  # they ended with it (result reuse)
+        emit_event(kind, follower, "completed")
 
 
 @task_failure.connect

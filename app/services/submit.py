@@ -22,6 +22,7 @@ from jobs.errors import BrokerUnavailable, StoreUnavailable
 from jobs.kinds import JobKind, Submission, json_fingerprint
 from jobs.store.idempotency import KeyClaim
 from jobs.store.record import JobRecord, JobSnapshot
+from jobs.webhooks.events import emit
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +96,9 @@ def enqueue(kind: JobKind, submission: Submission, owner: str, job_id: str) -> J
         b.jobs.create(record)
         shared = reuse.attach(kind, submission, record)
         if shared is not None:
-            return shared  # answered from a result already computed, or following one
+            # answered from a result already computed (ended now), or following one
+            emit(b.deliveries, shared, kind, "completed")
+            return shared
         _publish(kind, record)
         b.jobs.commit(record)
     except BaseException:

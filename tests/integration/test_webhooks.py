@@ -331,3 +331,24 @@ def test_a_streamed_kind_takes_its_webhook_in_the_query(push: Stack, receiver: R
     assert [e["type"] for e in events] == ["job.started", "job.completed"]
     assert {e["data"]["kind"] for e in events} == {"import"}
     assert events[-1]["data"]["status"] == "Complete"
+
+
+def test_jobs_answered_by_reuse_send_their_end_too(push: Stack, receiver: Receiver) -> None:
+    # Given a running job whose result may be shared, and an identical one that follows it
+    params = {"steps": 6, "stepSeconds": 0.31, "reuse": True}
+    leader = requests.post(
+        f"{push.base_url}/api/reports",
+        json={"reportType": "noop", "parameters": params},
+        timeout=10,
+    ).json()["id"]
+    follower = submit_with_hook(push, receiver.url("/reused"), params)
+    # When the leader ends, the follower ends with it: its job.completed arrives
+    receiver.wait_for(lambda: len(receiver.at("/reused")) == 1, what="the follower's end")
+    (got,) = receiver.at("/reused")
+    assert got.event["type"] == "job.completed" and got.event["data"]["id"] == follower
+    # And a job answered from the kept result (Complete at once) sends its end as well
+    hit = submit_with_hook(push, receiver.url("/reused"), params)
+    receiver.wait_for(lambda: len(receiver.at("/reused")) == 2, what="the hit's end")
+    ids = [r.event["data"]["id"] for r in receiver.at("/reused")]
+    assert ids == [follower, hit] and leader not in ids
+    assert all(d["status"] == "succeeded" for job in (follower, hit) for d in settled(push, job))
