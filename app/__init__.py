@@ -43,6 +43,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from app.views.health import bp as health_blp
     from app.views.jobs import job_blueprint
     from app.views.ops import blp as ops_blp
+    from app.views.webhooks import blp as webhooks_blp
 
     app = Flask(__name__)
     app.json.sort_keys = False  # type: ignore[attr-defined]  # keep the contract's field order
@@ -65,6 +66,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     api.register_blueprint(data_blp)
     api.register_blueprint(health_blp)
     api.register_blueprint(ops_blp)
+    api.register_blueprint(webhooks_blp)
     app.register_blueprint(dashboard_page)
     request_ids.init_app(app)
     metrics.init_app(app)

@@ -49,6 +49,11 @@ class WebSettings:
     request_header_timeout: float = var("REQUEST_HEADER_TIMEOUT", 10.0)
     # 0: 1/8 of the threads of a process may wait for a slow client's bytes at once.
     max_slow_readers: int = var("MAX_SLOW_READERS", 0)
+    # An event stream ends after this long (holding a waiting slot); EventSource reconnects.
+    max_stream_seconds: int = var("MAX_STREAM_SECONDS", 300)
+    # A comment line this often keeps proxies from closing a quiet stream, and shows
+    # the server a client that went away (its slot is then freed).
+    stream_keepalive_seconds: float = var("STREAM_KEEPALIVE_SECONDS", 15.0)
 
     @property
     def waiting_slots(self) -> int:
@@ -79,6 +84,8 @@ def load_config(environ: dict[str, str] | None = None) -> dict[str, Any]:
         "MIN_POLL_INTERVAL": web.min_poll_interval,
         "MAX_WAIT_SECONDS": web.max_wait_seconds,
         "MAX_WAITING_REQUESTS": web.waiting_slots,
+        "MAX_STREAM_SECONDS": web.max_stream_seconds,
+        "STREAM_KEEPALIVE_SECONDS": web.stream_keepalive_seconds,
         "API_TITLE": "async-reports",
         "API_VERSION": "1.0.0",
         "OPENAPI_VERSION": "3.1.0",

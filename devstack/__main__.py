@@ -56,7 +56,7 @@ def serve(args: argparse.Namespace) -> int:
         env.get("SEED_ROWS", "1000000"),
     ]
     subprocess.run(seed, env=env, check=True, cwd=PROJECT_ROOT)
-    wanted = args.processes or ["web", "worker", "monitor"]
+    wanted = args.processes or ["web", "worker", "webhooks", "monitor"]
     procfile = read_procfile()
     for name in wanted:
         manager.add_process(name, procfile[name], env=env, cwd=str(PROJECT_ROOT))
@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     p_serve = sub.add_parser("serve", help="run Redis (if needed), web and worker")
     p_serve.add_argument(
-        "processes", nargs="*", help="Procfile names (default: web worker monitor)"
+        "processes", nargs="*", help="Procfile names (default: web worker webhooks monitor)"
     )
     p_serve.set_defaults(func=serve)
     p_test = sub.add_parser("test", help="ruff, mypy and the whole test suite")

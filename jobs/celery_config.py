@@ -11,6 +11,10 @@ from typing import Any
 from jobs.settings import Settings
 
 DEFAULT_QUEUE = "jobs"
+# Webhook deliveries have a queue (and worker process) of their own: a slow receiver
+# never takes a job's pool slot. A worker started without --queues consumes only "jobs".
+WEBHOOK_QUEUE = "webhooks"
+WEBHOOK_TASK = "webhooks.deliver"
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:
@@ -77,6 +81,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
             "interval_max": 0.5,
         },
         "task_default_queue": DEFAULT_QUEUE,
+        "task_routes": {WEBHOOK_TASK: {"queue": WEBHOOK_QUEUE}},
         "worker_send_task_events": True,
         "task_send_sent_event": True,
         "worker_hijack_root_logger": False,

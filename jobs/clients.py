@@ -28,16 +28,23 @@ from jobs.store.results import ResultShare
 from jobs.store.runs import RunLedger
 from jobs.store.throttle import PollGate
 from jobs.store.waiting import ChangeFeed
+from jobs.store.webhooks import DeliveryStore, SecretStore
 from jobs.store.workers import WorkerRegistry
 
 # Seconds a worker keeps retrying a Redis command: enough to ride out a Redis restart.
 WORKER_REDIS_PATIENCE = 15.0
 
 
-def web_redis(settings: Settings) -> redis.Redis:
+def web_redis(settings: Settings, threads: int = 64) -> redis.Redis:
     """The web's Redis: short timeouts, never retried on a timeout (a client gets 503
-    within about two seconds when Redis hangs)."""
-    return connect(settings.result_backend_url, settings.web_redis_timeout, retry_timeouts=False)
+    within about two seconds when Redis hangs); two connections per thread at most (a
+    waiting request's pub/sub and its reads)."""
+    return connect(
+        settings.result_backend_url,
+        settings.web_redis_timeout,
+        retry_timeouts=False,
+        max_connections=2 * threads + 16,
+    )
 
 
 def worker_redis(settings: Settings) -> redis.Redis:
@@ -77,6 +84,14 @@ def worker_celery(settings: Settings) -> Celery:
     return app
 
 
+def webhook_producer(settings: Settings) -> Celery:
+    """The webhook worker's producer of delivery attempts: no `task-sent` events, so the
+    monitor's job history sees jobs only."""
+    app = Celery("async-reports-webhooks", set_as_current=False)
+    app.config_from_object({**celery_config(settings), "task_send_sent_event": False})
+    return app
+
+
 def monitor_celery(settings: Settings) -> Celery:
     """The monitor's Celery app: it only consumes events from the broker."""
     app = Celery("async-reports-monitor", set_as_current=False)
@@ -107,9 +122,11 @@ class WebClients:
     celery: Celery
 
     @classmethod
-    def build(cls, settings: Settings) -> WebClients:
-        """The web's clients (they connect on first use)."""
-        return cls(settings, load_kinds(settings), web_redis(settings), web_celery(settings))
+    def build(cls, settings: Settings, threads: int = 64) -> WebClients:
+        """The web's clients for a process of `threads` threads (they connect on first use)."""
+        return cls(
+            settings, load_kinds(settings), web_redis(settings, threads), web_celery(settings)
+        )
 
     @cached_property
     def keys(self) -> Keys:
@@ -148,6 +165,16 @@ class WebClients:
         return ChangeFeed(self.redis, self.keys)
 
     @cached_property
+    def deliveries(self) -> DeliveryStore:
+        """Webhook deliveries (the log, redeliveries, events the web causes)."""
+        return deliveries_of(self.redis, self.keys, self.settings)
+
+    @cached_property
+    def secrets(self) -> SecretStore:
+        """Clients' webhook signing secrets."""
+        return SecretStore(self.redis, self.keys, self.settings.webhook_secret_overlap)
+
+    @cached_property
     def history(self) -> HistoryReader:
         """The monitor's job history, its tables created if the monitor has not yet."""
         engine = make_engine(self.settings.history_database_url)
@@ -158,12 +185,20 @@ class WebClients:
         return HistoryReader(engine)
 
 
+def deliveries_of(client: redis.Redis, keys: Keys, settings: Settings) -> DeliveryStore:
+    """Webhook deliveries, kept as long as a job's tombstone (longer than any schedule)."""
+    return DeliveryStore(client, keys, settings.tombstone_seconds)
+
+
 @dataclass
 class WorkerClients:
     """What a worker process writes jobs with; built once per (pool) process."""
 
     ledger: RunLedger
     registry: WorkerRegistry
+    jobs: JobStore  # reads a job to build its webhook events
+    deliveries: DeliveryStore
+    secrets: SecretStore
 
     @classmethod
     def build(cls, settings: Settings) -> WorkerClients:
@@ -172,7 +207,13 @@ class WorkerClients:
         ledger = RunLedger(
             client, keys, settings.retention_seconds, result_share(client, keys, settings)
         )
-        return cls(ledger, WorkerRegistry(client, keys))
+        return cls(
+            ledger,
+            WorkerRegistry(client, keys),
+            JobStore(client, keys, settings.retention_seconds, settings.tombstone_seconds),
+            deliveries_of(client, keys, settings),
+            SecretStore(client, keys, settings.webhook_secret_overlap),
+        )
 
 
 @dataclass

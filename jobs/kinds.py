@@ -71,6 +71,9 @@ class Submission:
     parameters: dict[str, Any]
     fingerprint: str  # digest of the request, for Idempotency-Key comparisons
     discard: Callable[[], None] = field(default=lambda: None)
+    # {"url", "events"} of the request's `webhook`/`webhookEvents`: filled by the core's
+    # view (from a JSON body or, for streaming kinds, the query), never by a kind.
+    webhook: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 DEFAULT_DATABASE_URL = f"sqlite:///{PROJECT_ROOT / 'var' / 'sales.db'}"
 DEFAULT_KINDS = "kinds.reports,kinds.imports"
+# Standard Webhooks' example schedule: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 14 h, 20 h, 24 h.
+DEFAULT_WEBHOOK_SCHEDULE = "5,300,1800,7200,18000,36000,50400,72000,86400"
 
 
 def normalise_database_url(url: str) -> str:
@@ -62,6 +64,14 @@ class Settings:
     worker_max_memory_per_child: int = var("WORKER_MAX_MEMORY_PER_CHILD", 512_000)
     worker_heartbeat_file: str = var("WORKER_HEARTBEAT_FILE", "/tmp/async-reports-worker.heartbeat")  # noqa: S108
     worker_heartbeat_max_age: float = var("WORKER_HEARTBEAT_MAX_AGE", 60.0)
+    # Webhooks (jobs/webhooks): SSRF allowance, attempt timeout, retry delays (seconds
+    # after the 1st, 2nd ... failed attempt, each scaled by jitter into [0.5, 1]).
+    webhook_allow_private_networks: bool = var("WEBHOOK_ALLOW_PRIVATE_NETWORKS", False)
+    webhook_timeout: float = var("WEBHOOK_TIMEOUT", 10.0)
+    webhook_retry_schedule: str = var("WEBHOOK_RETRY_SCHEDULE", DEFAULT_WEBHOOK_SCHEDULE)
+    webhook_poll_interval: float = var("WEBHOOK_POLL_INTERVAL", 1.0)
+    webhook_max_retry_after: int = var("WEBHOOK_MAX_RETRY_AFTER", 24 * 3600)
+    webhook_secret_overlap: int = var("WEBHOOK_SECRET_OVERLAP", 24 * 3600)
     log_format: str = var("LOG_FORMAT", "json")
     log_level: str = var("LOG_LEVEL", "info")
 
@@ -73,6 +83,12 @@ class Settings:
             raise SystemExit("TASK_SOFT_TIME_LIMIT must be below TASK_TIME_LIMIT (or 0: none)")
         if self.visibility_timeout <= self.task_time_limit:
             raise SystemExit("BROKER_VISIBILITY_TIMEOUT must exceed TASK_TIME_LIMIT")
+        try:
+            schedule = self.webhook_delays
+        except ValueError:
+            raise SystemExit("WEBHOOK_RETRY_SCHEDULE must be seconds separated by commas") from None
+        if any(d < 0 for d in schedule):
+            raise SystemExit("WEBHOOK_RETRY_SCHEDULE must not hold negative delays")
         if self.log_format.strip().lower() not in {"json", "text"}:
             raise SystemExit(f"LOG_FORMAT must be json or text, got {self.log_format!r}")
 
@@ -109,6 +125,18 @@ class Settings:
     def restore_interval(self) -> int:
         """Seconds between workers' scans for unacknowledged jobs past the visibility timeout."""
         return min(10, max(1, self.visibility_timeout // 4))
+
+    @property
+    def webhook_delays(self) -> tuple[float, ...]:
+        """Seconds before each retry of a webhook delivery (before jitter)."""
+        raw = self.webhook_retry_schedule
+        return tuple(float(p) for p in raw.split(",") if p.strip())
+
+    @property
+    def webhook_lease(self) -> float:
+        """Seconds a delivery handed to a webhook worker is reserved for it: an attempt
+        that did not report back by then (its worker died) is handed out again."""
+        return 2 * self.webhook_timeout + 10
 
     @property
     def json_logs(self) -> bool:

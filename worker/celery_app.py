@@ -6,6 +6,7 @@ import logging
 
 from celery.signals import worker_ready, worker_shutdown
 
+from jobs.celery_config import DEFAULT_QUEUE
 from jobs.clients import worker_celery
 from jobs.errors import StoreUnavailable
 from jobs.logs import install_worker_hooks
@@ -15,13 +16,16 @@ from worker.runtime import SETTINGS, clients
 log = logging.getLogger(__name__)
 
 app = worker_celery(SETTINGS)
-app.conf.include = ["worker.tasks"]
+app.conf.include = ["worker.tasks", "worker.webhooks"]
 install_worker_hooks(SETTINGS)
 install_liveness(SETTINGS)
 
 
 @worker_ready.connect
 def _announce(sender: object, **_: object) -> None:
+    queues = getattr(app.amqp.queues, "consume_from", None) or {}
+    if queues and DEFAULT_QUEUE not in queues:
+        return  # a webhook worker runs no jobs: it must not count in queue estimates
     hostname = getattr(sender, "hostname", "worker")
     slots = getattr(getattr(sender, "pool", None), "num_processes", None) or 1
     try:

@@ -37,6 +37,7 @@ from jobs.registry import load_executor
 from jobs.settings import Settings
 from jobs.store.record import Progress
 from jobs.store.runs import Claim
+from jobs.webhooks.events import emit
 from sales.db import engine_for
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,8 @@ class JobContext:
 
     job_id: str
     settings: Settings
+    kind: JobKind | None = None
+    webhook: dict[str, Any] | None = None  # the job's, once claimed
     started: float = field(default_factory=time.monotonic)
     last: Progress | None = None
 
@@ -76,6 +79,8 @@ class JobContext:
             return
         if not keep_going:
             raise JobCancelled(self.job_id)
+        if self.kind is not None and self.webhook and "progress" in self.webhook["events"]:
+            emit_event(self.kind, self.job_id, "progress")
 
     def completed(self, total: int) -> None:
         """The work is done: `total` units of it (written with the outcome)."""
@@ -86,6 +91,35 @@ class JobContext:
         last = self.last or Progress(0, 0, 100)
         done = last.total if last.total is not None else last.current
         return Progress(done, done, 100)
+
+
+def emit_event(kind: JobKind, job_id: str, event: str) -> dict[str, Any] | None:
+    """Record the webhook delivery of `event` if the job asked for it; the job's webhook."""
+    try:
+        snap = clients().jobs.read(job_id)
+    except (StoreUnavailable, redis.RedisError) as exc:
+        log.warning("job %s: not read for its webhook %s: %s", job_id, event, exc)
+        return None
+    emit(clients().deliveries, snap, kind, event)
+    return snap.record.webhook if snap is not None else None
+
+
+# Leader job id -> the jobs following it, read as its computation ends (its outcome is
+# passed on to them then); the task's postrun sends their webhooks with its own.
+FOLLOWERS: dict[str, list[str]] = {}
+
+
+def note_followers(kind: JobKind, job_id: str) -> None:
+    """Remember who follows a leader whose computation just ended (reuse, if any)."""
+    if not kind.deterministic:
+        return
+    try:
+        followers = clients().ledger.shares.followers_of(job_id)
+    except (StoreUnavailable, redis.RedisError) as exc:
+        log.warning("job %s: followers not read for their webhooks: %s", job_id, exc)
+        return
+    if followers:
+        FOLLOWERS[job_id] = followers
 
 
 def retry_delay(retries: int) -> float:
@@ -145,13 +179,16 @@ def run_job(
     """The body of every job's task."""
     ledger = clients().ledger
     label = f"{kind.name}:{job_type}"
-    ctx = JobContext(job_id, SETTINGS)
+    ctx = JobContext(job_id, SETTINGS, kind)
     try:
         _claim(task, job_id)
+        ctx.webhook = emit_event(kind, job_id, "started")
         try:
             result = load_executor(kind)(ctx, job_type, parameters)
         except (DBAPIError, NoSuchTableError) as exc:
             raise classify_database_error(exc) from exc
+        finally:
+            note_followers(kind, job_id)
     except Ignore:
         raise
     except JobCancelled:

@@ -16,8 +16,10 @@ import math
 import re
 import uuid
 
+# repr() writes at most 17 significant digits; below 1 up to three zeros lead them (below
+# 1e-4 it switches to an exponent): at most 20 digits after the point.
 PATTERN = (
-    r"^[0-9]{1,15}(\.[0-9]{1,17})?(e-[0-9]{1,3})?_"
+    r"^[0-9]{1,15}(\.[0-9]{1,20})?(e-[0-9]{1,3})?_"
     r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 )
 _CURSOR = re.compile(PATTERN)

@@ -17,6 +17,7 @@ from jobs.settings import Settings
 from jobs.states import State
 from jobs.status import job_state
 from jobs.store.record import JobSnapshot, Progress
+from jobs.webhooks.events import emit
 from sales.db import engine_for
 
 log = logging.getLogger(__name__)
@@ -59,8 +60,17 @@ class Backend(WebClients):
             return snap
         if self.jobs.fail_overdue(snap.record, problem):
             log.warning("job %s missed its deadline: %s", snap.record.id, problem["title"])
+            followers = self.shares.followers_of(snap.record.id)
             self.shares.failed(snap.record.id, problem)  # its followers fail with it
+            latest = self.jobs.read(snap.record.id)
+            self.announce_end([snap.record.id, *followers], self.kind_of(snap))
+            return latest
         return self.jobs.read(snap.record.id)
+
+    def announce_end(self, job_ids: list[str], kind: JobKind) -> None:
+        """Record the `completed` webhooks of jobs that just ended here (if they asked)."""
+        for job_id in job_ids:
+            emit(self.deliveries, self.jobs.read(job_id), kind, "completed")
 
     def settle_follower(self, snap: JobSnapshot) -> JobSnapshot | None:
         """A follower whose leader ended without passing on its outcome gets it now.
@@ -70,6 +80,7 @@ class Backend(WebClients):
         enqueue failed after the follower attached to it (it was never run).
         """
         follows = snap.record.follows or ""
+        followers = self.shares.followers_of(follows) if follows else []
         leader = self.jobs.read(follows)
         if leader is not None:
             leader = self.settle(leader)
@@ -80,6 +91,7 @@ class Backend(WebClients):
                 "before it ran, so this one will not run either. Submit it again.",
             }
             self.jobs.fail_overdue(snap.record, problem)
+            followers = [snap.record.id]
         else:
             state = job_state(leader)
             if state is State.SUCCEEDED:
@@ -89,12 +101,15 @@ class Backend(WebClients):
                 self.shares.failed(follows, leader.record.error or INTERNAL_ERROR)
             else:  # still running; a cancelled leader handed its followers on at once
                 return snap
+        self.announce_end(sorted({*followers, snap.record.id}), self.kind_of(snap))
         return self.jobs.read(snap.record.id)
 
 
 def init_app(app: Flask) -> None:
     """Attach the Backend to the app (no connection is made here)."""
-    app.extensions["async_reports"] = Backend.build(app.config["SETTINGS"])
+    app.extensions["async_reports"] = Backend.build(
+        app.config["SETTINGS"], app.config["WEB"].web_threads
+    )
 
 
 def backend() -> Backend:

@@ -12,6 +12,7 @@ from app.services.backend import backend
 from jobs.states import State
 from jobs.status import StatusView, build_status
 from jobs.store.record import JobSnapshot
+from jobs.webhooks.events import emit
 
 log = logging.getLogger(__name__)
 
@@ -35,4 +36,6 @@ def cancel_or_forget(snap: JobSnapshot) -> StatusView | None:
             "revoke of job %s failed (the cancel flag still stops it): %s", snap.record.id, exc
         )
     latest = b.jobs.read(snap.record.id)
+    if view.state is State.QUEUED:  # cancelled here and now: its end is the web's to announce
+        emit(b.deliveries, latest, kind, "completed")
     return build_status(latest if latest is not None else snap, kind)

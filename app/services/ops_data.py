@@ -55,6 +55,19 @@ def queue_depths() -> dict[str, int | None]:
     return dict(_cached("queues", compute))
 
 
+def webhooks() -> dict[str, Any] | None:
+    """Webhook deliveries: pending, attempts by outcome, endpoints whose last attempt
+    failed (worst first); None when Redis cannot be read."""
+    store = backend().deliveries
+    try:
+        failing = [{"url": url, **streak} for url, streak in store.failing().items()]
+        failing.sort(key=lambda e: (-e.get("failures", 0), e["url"]))
+        return {"pending": store.pending(), "outcomes": store.outcomes(), "failing": failing}
+    except StoreUnavailable as exc:
+        log.warning("could not read the webhook deliveries: %s", exc)
+        return None
+
+
 def inspect_stats() -> dict[str, dict[str, Any]]:
     """Each live worker's pool size and processed count (celery inspect stats, cached)."""
 

@@ -19,9 +19,10 @@ from app.http.problems import Problem
 from app.services import reuse
 from app.services.backend import backend
 from jobs.errors import BrokerUnavailable, StoreUnavailable
-from jobs.kinds import JobKind, Submission
+from jobs.kinds import JobKind, Submission, json_fingerprint
 from jobs.store.idempotency import KeyClaim
 from jobs.store.record import JobRecord, JobSnapshot
+from jobs.webhooks.events import emit
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,14 @@ def check_idempotency_key(key: str | None) -> None:
             "The request did not validate; see `errors` for each field.",
             errors={"Idempotency-Key": [f"Must be 1 to {MAX_KEY_LENGTH} characters."]},
         )
+
+
+def attach_webhook(submission: Submission, webhook: dict[str, Any] | None) -> Submission:
+    """The submission with the request's webhook; it counts in the request's fingerprint."""
+    if webhook is not None:
+        submission.webhook = webhook
+        submission.fingerprint = json_fingerprint([submission.fingerprint, webhook])
+    return submission
 
 
 def submit(
@@ -79,6 +88,7 @@ def enqueue(kind: JobKind, submission: Submission, owner: str, job_id: str) -> J
         parameters=submission.parameters,
         owner=owner,
         created_at=time.time(),
+        webhook=submission.webhook,
     )
     try:
         # The record is provisional (it expires in seconds) until the enqueue succeeded:
@@ -86,7 +96,9 @@ def enqueue(kind: JobKind, submission: Submission, owner: str, job_id: str) -> J
         b.jobs.create(record)
         shared = reuse.attach(kind, submission, record)
         if shared is not None:
-            return shared  # answered from a result already computed, or following one
+            # answered from a result already computed (ended now), or following one
+            emit(b.deliveries, shared, kind, "completed")
+            return shared
         _publish(kind, record)
         b.jobs.commit(record)
     except BaseException:

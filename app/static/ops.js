@@ -123,6 +123,18 @@
     } catch (e) { showProblem(e.message); }
   }
 
+  function drawWebhooks(hooks) {
+    const tbody = $("#webhooks tbody");
+    tbody.replaceChildren();
+    if (!hooks) { $("#webhooks-pending").textContent = "unavailable"; return; }
+    $("#webhooks-pending").textContent = `${hooks.pending} pending`;
+    for (const e of hooks.failing) {
+      const ago = e.lastAt ? secs(Date.now() / 1000 - e.lastAt) + " ago" : "–";
+      tbody.append(el("tr", {}, el("td", {}, e.url), el("td", {}, e.owner || ""), el("td", {}, e.failures), el("td", {}, e.lastError || ""), el("td", {}, ago)));
+    }
+    if (!hooks.failing.length) tbody.append(el("tr", {}, el("td", { colspan: "5", class: "muted" }, "none")));
+  }
+
   function showProblem(text) { const p = $("#problem"); p.textContent = text; p.hidden = !text; }
 
   async function refresh() {
@@ -136,6 +148,7 @@
       drawThroughput(o.throughput);
       drawTypes(o.stats);
       drawJobs(o.recent);
+      drawWebhooks(o.webhooks);
       $("#updated").textContent = `updated ${new Date(o.generatedAt * 1000).toLocaleTimeString()}`;
     } catch (e) { showProblem(`Cannot reach the ops API: ${e.message}`); }
   }

@@ -1,4 +1,5 @@
-"""The operator's dashboard page (`/ops`): a static page whose script calls the ops API."""
+"""Static pages: the operator's dashboard (`/ops`, its script calls the ops API) and
+`/watch`, which follows one job with the browser's EventSource."""
 
 from __future__ import annotations
 
@@ -10,13 +11,24 @@ STATIC = Path(__file__).resolve().parent.parent / "static"
 page = Blueprint("ops_page", __name__, static_folder=str(STATIC), static_url_path="/ops/static")
 
 
-@page.get("/ops")
-def dashboard() -> Response:
-    """The operator's dashboard (static page; its script calls the ops API)."""
-    html = (STATIC / "ops.html").read_text()
+def static_page(name: str) -> Response:
+    """One of our static pages, scripts only from this origin."""
+    html = (STATIC / name).read_text()
     resp = Response(html, mimetype="text/html")
     resp.headers["Cache-Control"] = "no-cache"
     resp.headers["Content-Security-Policy"] = (
         "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'"
     )
     return resp
+
+
+@page.get("/ops")
+def dashboard() -> Response:
+    """The operator's dashboard (static page; its script calls the ops API)."""
+    return static_page("ops.html")
+
+
+@page.get("/watch")
+def watch() -> Response:
+    """Follow one job (`?job=/api/<collection>/<id>`) as its events stream in."""
+    return static_page("watch.html")

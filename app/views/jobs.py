@@ -34,10 +34,12 @@ from app.services.backend import backend
 from app.services.cancel import cancel_or_forget
 from app.services.listing import list_jobs
 from app.views.metrics import count_submission
+from app.views.push import WEBHOOK_QUERY, add_push, query_webhook, with_webhook
 from app.views.resources import add_resource
 from jobs.kinds import JobKind, Submission
 from jobs.settings import Settings
 from jobs.status import MIN_RETRY_AFTER, build_status, progress_interval, status_url
+from jobs.webhooks.request import split_body, with_webhook_fields
 
 
 def job_blueprint(kind: JobKind, settings: Settings) -> Blueprint:
@@ -45,6 +47,8 @@ def job_blueprint(kind: JobKind, settings: Settings) -> Blueprint:
     blp = Blueprint(kind.collection, __name__, url_prefix="/api", description=kind.description)
     blp.ARGUMENTS_PARSER = JsonBodyParser()
     schema = kind.request_schema(settings)
+    if schema is not None:  # every JSON kind takes `webhook`/`webhookEvents` (API.md, "Push")
+        schema = with_webhook_fields(schema)
     status_doc = status_schema(kind)
 
     @blp.before_request
@@ -88,14 +92,18 @@ def job_blueprint(kind: JobKind, settings: Settings) -> Blueprint:
     def post_json(self: Any, body: dict[str, Any]) -> Response:
         submit.check_idempotency_key(request.headers.get("Idempotency-Key"))
         wanted = requested_wait()
-        return accepted(kind.accept(body, backend().kind_services), str(uuid.uuid4()), wanted)
+        rest, url, events = split_body(body)
+        webhook = with_webhook(url, events)  # checked before the kind sees the request
+        submission = kind.accept(rest, backend().kind_services)
+        return accepted(submit.attach_webhook(submission, webhook), str(uuid.uuid4()), wanted)
 
     def post_stream(self: Any) -> Response:
         submit.check_idempotency_key(request.headers.get("Idempotency-Key"))
         wanted = requested_wait()
+        webhook = query_webhook()  # a stream's body is the kind's: webhooks go in the query
         job_id = str(uuid.uuid4())
         submission = kind.accept_stream(incoming(request), job_id, backend().kind_services)
-        return accepted(submission, job_id, wanted)
+        return accepted(submit.attach_webhook(submission, webhook), job_id, wanted)
 
     if schema is not None:
         # An instance: webargs would instantiate a class per request.
@@ -117,7 +125,10 @@ def job_blueprint(kind: JobKind, settings: Settings) -> Blueprint:
         description="With `Prefer: wait=N`: the job finished within N seconds",
         headers=headers("Location", "ETag", "Preference-Applied", "Vary"),
     )(post_view)
-    post_view = blp.doc(parameters=[IDEMPOTENCY_KEY, PREFER])(post_view)
+    params = [IDEMPOTENCY_KEY, PREFER]
+    if schema is None:
+        params += WEBHOOK_QUERY
+    post_view = blp.doc(parameters=params)(post_view)
     # A JSON body's 422 is documented by blp.arguments; a stream's by us.
     codes = (
         (400, 401, 409, 413, 415, 503)
@@ -215,6 +226,7 @@ def job_blueprint(kind: JobKind, settings: Settings) -> Blueprint:
     for resource in kind.resources:
         add_resource(blp, kind, resource, FormatQuerySchema)
     add_catalogue(blp, kind, settings)
+    add_push(blp, kind)
     return blp
 
 

@@ -28,7 +28,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app.http.auth import authenticate_admin
 from app.services.backend import backend
-from app.services.ops_data import history, queue_depths, workers_online
+from app.services.ops_data import history, queue_depths, webhooks, workers_online
 from jobs.history.tables import DURATION_BUCKETS
 
 log = logging.getLogger(__name__)
@@ -75,6 +75,27 @@ class LiveCollector(Collector):
             if n is not None:
                 depth.add_metric([queue], n)
         yield depth
+        hooks = webhooks()
+        if hooks is not None:
+            attempts = CounterMetricFamily(
+                "async_reports_webhook_attempts",
+                "Webhook delivery attempts by outcome (succeeded, retrying, failed, stopped, "
+                "refused)",
+                labels=["outcome"],
+            )
+            for outcome, n in sorted(hooks["outcomes"].items()):
+                attempts.add_metric([outcome], n)
+            yield attempts
+            yield GaugeMetricFamily(
+                "async_reports_webhook_deliveries_pending",
+                "Webhook deliveries waiting for an attempt (due or scheduled)",
+                value=hooks["pending"],
+            )
+            yield GaugeMetricFamily(
+                "async_reports_webhook_failing_endpoints",
+                "Webhook URLs whose last attempt failed",
+                value=len(hooks["failing"]),
+            )
         online = workers_online()
         if online is not None:
             yield GaugeMetricFamily(

@@ -72,6 +72,7 @@ def overview(window: int) -> dict[str, Any]:
         "stats": hist.summary(since),
         "throughput": hist.throughput(time.time() - 30 * 60, 60),
         "recent": ops_data.with_live_progress(hist.recent(25)),
+        "webhooks": ops_data.webhooks(),
     }
 
 

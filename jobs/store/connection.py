@@ -16,7 +16,11 @@ from jobs.errors import StoreUnavailable
 
 
 def connect(
-    url: str, timeout: float = 2.0, patience: float = 0.5, retry_timeouts: bool = True
+    url: str,
+    timeout: float = 2.0,
+    patience: float = 0.5,
+    retry_timeouts: bool = True,
+    max_connections: int | None = None,
 ) -> redis.Redis:
     """A Redis client that never hangs and checks idle connections.
 
@@ -32,6 +36,9 @@ def connect(
     return redis.Redis.from_url(
         url,
         decode_responses=True,
+        # redis-py's default pool holds 100: fewer than a web process's waiting requests
+        # (each holds a pub/sub connection and reads beside it) plus its other threads.
+        max_connections=max_connections,
         socket_timeout=timeout,
         socket_connect_timeout=timeout,
         socket_keepalive=True,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 # Celery's Redis result backend names its keys like this (see
@@ -83,3 +84,36 @@ class Keys:
     def celery_meta(self, job_id: str) -> str:
         """Celery's result-backend key for a task id (our job id is the task id)."""
         return f"{CELERY_META_PREFIX}{job_id}"
+
+    def delivery(self, delivery_id: str) -> str:
+        """Hash of one webhook delivery (event, URL, body, status, lease)."""
+        return f"{self.prefix}:wh:delivery:{delivery_id}"
+
+    def delivery_attempts(self, delivery_id: str) -> str:
+        """List of a delivery's attempts (JSON: time, status code, duration, error)."""
+        return f"{self.prefix}:wh:attempts:{delivery_id}"
+
+    def job_deliveries(self, job_id: str) -> str:
+        """List of the webhook deliveries of one job, in the order of their events."""
+        return f"{self.prefix}:wh:job:{job_id}"
+
+    def deliveries_due(self) -> str:
+        """Sorted set of deliveries to attempt, scored by when (the retry schedule)."""
+        return f"{self.prefix}:wh:due"
+
+    def webhook_secret(self, client: str) -> str:
+        """Hash of a client's signing secret (and the previous one while a rotation is fresh)."""
+        return f"{self.prefix}:wh:secret:{client}"
+
+    def endpoint_gone(self, url: str) -> str:
+        """Marker of a webhook URL that answered 410: nothing more is sent to it."""
+        digest = hashlib.sha256(url.encode()).hexdigest()[:32]
+        return f"{self.prefix}:wh:gone:{digest}"
+
+    def failing_endpoints(self) -> str:
+        """Hash of webhook URL -> its failure streak (JSON), for the ops page."""
+        return f"{self.prefix}:wh:failing"
+
+    def delivery_outcomes(self) -> str:
+        """Hash of attempt outcome -> count (metrics)."""
+        return f"{self.prefix}:wh:outcomes"

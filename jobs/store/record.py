@@ -57,6 +57,9 @@ class JobRecord:
     computed_at: float | None = None  # when that result was computed
     follows: str | None = None  # the job whose running computation this one waits for
     reuse: str | None = None  # digest its result is kept under for reuse (a leader)
+    # {"url": ..., "events": [...]} when the client asked for webhooks (jobs/webhooks)
+    webhook: dict[str, Any] | None = None
+    seq: int = 0  # bumped by every change the store's scripts announce (event ids)
 
     @property
     def label(self) -> str:
@@ -86,6 +89,7 @@ class JobRecord:
             "computedAt": None if self.computed_at is None else repr(self.computed_at),
             "follows": self.follows or None,
             "reuse": self.reuse or None,
+            "webhook": None if self.webhook is None else _dumps(self.webhook),
         }
         out.update({k: v for k, v in optional.items() if v is not None})
         return out
@@ -117,6 +121,8 @@ class JobRecord:
             computed_at=num("computedAt"),
             follows=h.get("follows") or None,
             reuse=h.get("reuse") or None,
+            webhook=json.loads(h["webhook"]) if h.get("webhook") else None,
+            seq=int(h.get("seq") or 0),
         )
 
 

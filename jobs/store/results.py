@@ -99,6 +99,11 @@ class ResultShare:
             )
         return Attached(str(outcome), str(source) or None)
 
+    def followers_of(self, job_id: str) -> list[str]:
+        """The jobs following a leader now (their webhooks are sent as it ends)."""
+        with reachable():
+            return sorted(str(f) for f in self.redis.smembers(self.keys.followers(job_id)))
+
     def handover(self, job_id: str) -> str | None:
         """Make the oldest live follower of a cancelled leader the leader (its id, or None)."""
         k = self.keys

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
+from marshmallow import ValidationError, fields, post_load, validate, validates_schema
 
+from jobs.webhooks.request import WebhookFields
 from kinds.reports.catalogue import ReportType
 
 
-class ReportRequestSchema(Schema):
-    """A request for a report: its type and that type's parameters."""
+class ReportRequestSchema(WebhookFields):
+    """A request for a report: its type and that type's parameters (and a webhook)."""
 
     reportType = fields.String(
         required=True,

@@ -32,7 +32,8 @@ def shell_command(service: dict) -> str:
 def test_compose_runs_the_procfile_processes_with_the_same_commands(compose: dict) -> None:
     procfile = read_procfile()
     services = compose["services"]
-    assert set(services) - INFRA == set(procfile) == {"web", "worker", "monitor", "flower"}
+    processes = {"web", "worker", "webhooks", "monitor", "flower"}
+    assert set(services) - INFRA == set(procfile) == processes
     for name, command in procfile.items():
         assert shell_command(services[name]) == command, name
     # The seed job runs the same module ./dev serve runs
@@ -55,7 +56,7 @@ def test_redis_persists_and_is_healthy_before_the_app_starts(compose: dict) -> N
     assert redis["command"][redis["command"].index("--appendonly") + 1] == "yes"
     assert "redis-cli" in redis["healthcheck"]["test"]
     assert any(v.endswith(":/data") for v in redis["volumes"])
-    for name in ("web", "worker", "monitor"):
+    for name in ("web", "worker", "webhooks", "monitor"):
         assert services[name]["depends_on"]["redis"] == {"condition": "service_healthy"}
     # PostgreSQL is optional: a profile, and not required by the app services
     assert services["postgres"]["profiles"] == ["postgres"]

@@ -23,7 +23,9 @@ from jobs.settings import Settings
 from jobs.states import State
 from jobs.status import build_status
 from jobs.store import JobStore, Progress
+from jobs.store.keys import Keys
 from jobs.store.runs import RunLedger
+from jobs.store.webhooks import DeliveryStore, SecretStore
 from jobs.store.workers import WorkerRegistry
 from tests.unit.support import Submit
 from worker import runtime
@@ -87,10 +89,17 @@ class StandInTask:
 
 @pytest.fixture(autouse=True)
 def worker_clients(
-    ledger: RunLedger, registry: WorkerRegistry, monkeypatch: pytest.MonkeyPatch
+    ledger: RunLedger,
+    registry: WorkerRegistry,
+    store: JobStore,
+    client: Any,
+    keys: Keys,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> WorkerClients:
     """The worker runtime writes to the fake Redis."""
-    clients = WorkerClients(ledger, registry)
+    clients = WorkerClients(
+        ledger, registry, store, DeliveryStore(client, keys, 3600), SecretStore(client, keys, 60)
+    )
     monkeypatch.setattr(runtime, "clients", lambda: clients)
     ON_STEP.clear()
     return clients

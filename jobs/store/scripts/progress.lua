@@ -4,5 +4,6 @@
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 if redis.call('HGET', KEYS[1], 'cancel') == '1' then return -1 end
 redis.call('HSET', KEYS[1], 'progress', ARGV[2])
+redis.call('HINCRBY', KEYS[1], 'seq', 1)
 redis.call('PUBLISH', ARGV[1], 'changed')
 return 1
