@@ -11,6 +11,7 @@ import pytest
 import requests
 
 from devstack.stack import Stack
+from tests.conftest import seeded_database
 from tests.integration.imports import HEADER, csv_text, rows_in
 from tests.integration.stacks import extra_stack
 
@@ -34,9 +35,10 @@ def web_only(
 
 
 @pytest.fixture(scope="module")
-def tmp_path_factory_db(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """An empty SQLite database of this module's own (staging writes 200 MB into it)."""
-    return f"sqlite:///{tmp_path_factory.mktemp('memdb') / 'sales.db'}"
+def tmp_path_factory_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A small SQLite sales database of this module's own (staging writes 200 MB into it)."""
+    with seeded_database("sqlite", tmp_path_factory.mktemp("memdb"), rows=100) as url:
+        yield url
 
 
 def body() -> Iterator[bytes]:
