@@ -76,13 +76,15 @@ class Cluster:
         """The Procfile's `worker` on `host` (node name worker@<host>)."""
         self.procs.start_procfile(host, host, "worker", self.app_env(**env))
 
-    def restart_worker(self, host: str) -> None:
-        """Stop a worker (SIGTERM, the Procfile's soft shutdown) and start it again."""
-        self.procs.stop(host)
-        with open(self.procs.log_dir / f"{host}.log", "a") as log:
-            log.write("\n--- restarted by the test ---\n")
-        self.start_worker(host)
-        self.wait_worker_ready(host)
+    def restart_workers(self, hosts: list[str], **env: str) -> None:
+        """Stop workers (SIGTERM, the Procfile's soft shutdown), start them again with `env`."""
+        for host in hosts:
+            self.procs.stop(host)
+            with open(self.procs.log_dir / f"{host}.log", "a") as log:
+                log.write("\n--- restarted by the test ---\n")
+            self.start_worker(host, **env)
+        for host in hosts:
+            self.wait_worker_ready(host)
 
     def wait_web(self, host: str, timeout: float = 60) -> None:
         """Until the web on `host` answers /healthz."""

@@ -3,7 +3,8 @@
 Run inside a host's namespace (`python -m tests.hosts.relay --port P --delay-ms 50 ...`);
 an nftables `redirect` sends the host's new outgoing TCP connections to it. It reads the
 original destination (SO_ORIGINAL_DST), connects there with a socket mark the redirect
-rule skips, and forwards each chunk in both directions after delay +- jitter, keeping order.
+rule skips, and forwards each chunk leaving the host after delay +- jitter, keeping order, and each
+chunk coming back at once: the latency netem adds on a host's eth0 (egress only).
 """
 
 from __future__ import annotations
@@ -76,7 +77,7 @@ async def serve(port: int, delay: float, jitter: float, mark: int) -> None:
         u_reader, u_writer = await asyncio.open_connection(sock=upstream)
         await asyncio.gather(
             pipe(c_reader, u_writer, delay, jitter),
-            pipe(u_reader, c_writer, delay, jitter),
+            pipe(u_reader, c_writer, 0.0, 0.0),
         )
 
     server = await asyncio.start_server(handle, "0.0.0.0", port, reuse_address=True)
