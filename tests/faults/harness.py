@@ -17,6 +17,7 @@ import requests
 from devstack.redis_server import RedisProcess
 from devstack.stack import Stack
 from jobs.store.keys import Keys
+from tests import brokers
 
 TERMINAL = {"Complete", "Failed", "Cancelled"}
 
@@ -180,6 +181,7 @@ def start_fault_stack(
             "WEB_CONCURRENCY": "1",
             "WEB_THREADS": "8",
             **FAST_LIMITS,
+            **brokers.broker_env(),
             **env,
         },
         log_dir=log_dir,
