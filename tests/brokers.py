@@ -60,6 +60,11 @@ def broker_env() -> dict[str, str]:
     return {"CELERY_BROKER_URL": new_vhost()} if uses_rabbitmq() else {}
 
 
+def created_any() -> bool:
+    """True when this session made a virtual host (so there is something to delete)."""
+    return bool(_created)
+
+
 def delete_vhosts() -> None:
     """Delete the virtual hosts this session created, and those of sessions that died."""
     while _created:

@@ -27,15 +27,14 @@ IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 @pytest.fixture(scope="session", autouse=True)
 def broker_session() -> Iterator[str]:
     """The broker of this session's stacks (TEST_BROKER); RabbitMQ vhosts deleted after."""
-    if not brokers.uses_rabbitmq():
-        yield "redis"
-        return
-    try:
-        brokers.rabbitmqctl("list_vhosts", "name")
-    except brokers.BrokerUnavailable as exc:
-        pytest.exit(f"TEST_BROKER=rabbitmq but RabbitMQ is not usable: {exc}", returncode=3)
-    yield "rabbitmq"
-    brokers.delete_vhosts()
+    if brokers.uses_rabbitmq():
+        try:
+            brokers.rabbitmqctl("list_vhosts", "name")
+        except brokers.BrokerUnavailable as exc:
+            pytest.exit(f"TEST_BROKER=rabbitmq but RabbitMQ is not usable: {exc}", returncode=3)
+    yield brokers.TEST_BROKER
+    if brokers.created_any():  # also by tests that compare both brokers
+        brokers.delete_vhosts()
 
 
 @pytest.fixture(scope="session")
