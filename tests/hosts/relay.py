@@ -59,12 +59,19 @@ async def pipe(
         writer.transport.abort()
 
 
-async def serve(port: int, delay: float, jitter: float, mark: int) -> None:
-    """Accept redirected connections and relay each to its original destination."""
+async def serve(
+    port: int,
+    delay: float,
+    jitter: float,
+    mark: int,
+    listen: str = "0.0.0.0",
+    fixed: tuple[str, int] | None = None,
+) -> None:
+    """Accept connections and relay each to its original destination (or to `fixed`)."""
 
     async def handle(c_reader: asyncio.StreamReader, c_writer: asyncio.StreamWriter) -> None:
         client: socket.socket = c_writer.get_extra_info("socket")
-        target = original_destination(client)
+        target = fixed or original_destination(client)
         upstream = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         upstream.setsockopt(socket.SOL_SOCKET, socket.SO_MARK, mark)
         upstream.setblocking(False)
@@ -80,7 +87,7 @@ async def serve(port: int, delay: float, jitter: float, mark: int) -> None:
             pipe(u_reader, c_writer, 0.0, 0.0),
         )
 
-    server = await asyncio.start_server(handle, "0.0.0.0", port, reuse_address=True)
+    server = await asyncio.start_server(handle, listen, port, reuse_address=True)
     print(f"listening on {port}: delay {delay * 1000:.0f} ms +- {jitter * 1000:.0f} ms", flush=True)
     async with server:
         await server.serve_forever()
@@ -92,9 +99,17 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--delay-ms", type=float, default=50)
     parser.add_argument("--jitter-ms", type=float, default=20)
-    parser.add_argument("--mark", type=int, required=True)
+    parser.add_argument("--mark", type=int, default=0)
+    parser.add_argument("--listen", default="0.0.0.0")
+    parser.add_argument("--target", default=None, help="HOST:PORT: a plain forwarder")
     args = parser.parse_args()
-    asyncio.run(serve(args.port, args.delay_ms / 1000, args.jitter_ms / 1000, args.mark))
+    fixed = None
+    if args.target:
+        host, _, port = args.target.rpartition(":")
+        fixed = (host, int(port))
+    asyncio.run(
+        serve(args.port, args.delay_ms / 1000, args.jitter_ms / 1000, args.mark, args.listen, fixed)
+    )
 
 
 if __name__ == "__main__":
