@@ -9,11 +9,17 @@ end of the session; those of a session that died are swept by the next one.
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import shutil
 import subprocess
 from pathlib import Path
 from urllib.parse import quote
+
+import kombu
+import redis
+
+from jobs.celery_config import DEFAULT_QUEUE
 
 TEST_BROKER = os.environ.get("TEST_BROKER", "redis").strip().lower() or "redis"
 AMQP_BASE = os.environ.get("TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672")
@@ -63,6 +69,52 @@ def broker_env() -> dict[str, str]:
 def created_any() -> bool:
     """True when this session made a virtual host (so there is something to delete)."""
     return bool(_created)
+
+
+def waiting(broker_url: str, queue: str = DEFAULT_QUEUE) -> int:
+    """Messages waiting in a queue of either broker (a passive queue.declare, as jobs/queues.py)."""
+    with kombu.Connection(broker_url, connect_timeout=5) as conn:
+        try:
+            return int(conn.default_channel.queue_declare(queue=queue, passive=True).message_count)
+        except conn.channel_errors as exc:  # no such queue yet: nothing waiting
+            if "NOT_FOUND" in str(exc) or "404" in str(exc):
+                return 0
+            raise
+
+
+def unacked(broker_url: str, queue: str = DEFAULT_QUEUE) -> int:
+    """Deliveries not yet acknowledged: Redis's `unacked` hash, or RabbitMQ's count."""
+    if not broker_url.startswith("amqp"):
+        return int(redis.Redis.from_url(broker_url).hlen("unacked"))
+    vhost = broker_url.rsplit("/", 1)[1]
+    for line in rabbitmqctl("list_queues", "-p", vhost, "name", "messages_unacknowledged").split(
+        "\n"
+    ):
+        name, _, count = line.partition("\t")
+        if name == queue:
+            return int(count)
+    return 0
+
+
+def drop_message(broker_url: str, task_id: str, queue: str = DEFAULT_QUEUE) -> None:
+    """Remove one waiting task message (a message lost by the broker, an operator's purge)."""
+    if not broker_url.startswith("amqp"):
+        client = redis.Redis.from_url(broker_url, decode_responses=True)
+        for raw in client.lrange(queue, 0, -1):
+            if json.loads(raw)["headers"]["id"] == task_id:
+                assert client.lrem(queue, 1, raw) == 1
+                return
+        raise AssertionError(f"no message of {task_id} in {queue}")
+    with kombu.Connection(broker_url, connect_timeout=5) as conn:
+        channel = conn.channel()
+        try:
+            while (message := channel.basic_get(queue, no_ack=False)) is not None:
+                if message.headers.get("id") == task_id:
+                    channel.basic_ack(message.delivery_tag)
+                    return
+            raise AssertionError(f"no message of {task_id} in {queue}")
+        finally:
+            channel.close()  # the others were only taken: closing the channel requeues them
 
 
 def delete_vhosts() -> None:

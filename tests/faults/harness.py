@@ -44,6 +44,15 @@ class FaultStack:
         """Where the web process listens."""
         return self.stack.base_url
 
+    @property
+    def broker_url(self) -> str:
+        """The broker of this stack: its Redis, or RabbitMQ (TEST_BROKER, CELERY_BROKER_URL)."""
+        return self.stack.env.get("CELERY_BROKER_URL") or self.redis.url
+
+    def waiting(self) -> int:
+        """Messages waiting in the jobs' queue on this stack's broker."""
+        return brokers.waiting(self.broker_url)
+
     def start_worker(self, env: dict[str, str] | None = None, wait: bool = True) -> str:
         """Start one more worker process; returns its label (also its node name prefix)."""
         label = f"w{len(self.workers)}-{uuid.uuid4().hex[:6]}"
