@@ -107,7 +107,10 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         # With REMAP_SIGTERM=SIGQUIT (the Procfile), SIGTERM waits this long for running
         # jobs, then stops them and hands their messages back to the queue at once.
         "worker_soft_shutdown_timeout": settings.worker_shutdown_grace,
-        "worker_cancel_long_running_tasks_on_connection_loss": False,
+        # RabbitMQ requeues a closed connection's deliveries at once, so a job still
+        # running here would also run on another worker: stop it (it is not acked, and
+        # comes back). Redis keeps the delivery for the visibility timeout: run on.
+        "worker_cancel_long_running_tasks_on_connection_loss": is_amqp(settings.broker_url),
         "task_ignore_result": False,
         "result_extended": False,
     }
