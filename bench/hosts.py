@@ -111,7 +111,10 @@ class HostsBench:
             started = time.perf_counter()
             ids = submit_many(self.net, jobs)
             figure.add(jobs / (wait_done(self.redis, ids) - started))
-        self.procs.stop_all()
+        for label in [f"{broker}-{web}" for web in WEBS] + [
+            f"{broker}-{workers}-{h}" for h in hosts
+        ]:
+            self.procs.stop(label)
         self.redis.flushdb()
         return figure
 
@@ -177,9 +180,11 @@ def main(argv: list[str] | None = None) -> int:
         )
     print(
         f"\nAll hosts share this machine's {os.cpu_count()} cores: webs, workers, Redis, RabbitMQ"
-        " and the client compete for them, so more worker hosts add pool processes but no\n"
-        "CPU. A flat or falling curve means the machine is saturated (the cost per job, not a\n"
-        "limit of the design); on separate machines each host brings its own cores."
+        "\nand the client compete for them, so more worker hosts add pool processes but no CPU."
+        "\nA flat or falling curve means the machine is saturated (the cost per job, not a"
+        "\nlimit of the design); on separate machines each host brings its own cores."
+        "\nRabbitMQ is reached through a Python forwarder on the root leg (it listens on"
+        "\n127.0.0.1 only), which costs CPU of its own."
     )
     return 0
 
