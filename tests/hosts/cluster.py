@@ -50,6 +50,7 @@ class Cluster:
     procs: HostProcesses
     redis_url: str = ""
     database_url: str = ""
+    broker_url: str = ""  # empty: the broker is REDIS_URL
     http: requests.Session = field(default_factory=requests.Session)
 
     def __post_init__(self) -> None:
@@ -65,6 +66,7 @@ class Cluster:
             "WEB_CONCURRENCY": "1",
             "WORKER_CONCURRENCY": "2",
             **FAST_LIMITS,
+            **({"CELERY_BROKER_URL": self.broker_url} if self.broker_url else {}),
             **extra,
         }
 
@@ -85,6 +87,16 @@ class Cluster:
             self.start_worker(host, **env)
         for host in hosts:
             self.wait_worker_ready(host)
+
+    def use_broker(self, url: str) -> None:
+        """Restart every web and worker with `url` as CELERY_BROKER_URL."""
+        self.broker_url = url
+        for web in WEBS:
+            self.procs.stop(web)
+            self.start_web(web)
+        self.restart_workers(WORKERS)
+        for web in WEBS:
+            self.wait_web(web)
 
     def wait_web(self, host: str, timeout: float = 60) -> None:
         """Until the web on `host` answers /healthz."""
