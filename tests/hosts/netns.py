@@ -122,6 +122,8 @@ def sweep_stale() -> list[str]:
         parts = ns.split("-")
         if len(parts) < 3 or parts[0] != PREFIX:
             continue
+        if parts[1] == "probe":  # a capability probe of a running session: gone in a second
+            continue
         owner = Path(tempfile.gettempdir()) / f"{PREFIX}-{parts[1]}" / "owner"
         try:
             alive = Path(f"/proc/{int(owner.read_text())}").exists()
