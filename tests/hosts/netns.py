@@ -83,18 +83,6 @@ def unavailable_reason() -> str | None:
     return None
 
 
-def netem_available() -> bool:
-    """True when the kernel has the netem qdisc (tc ... netem)."""
-    name = f"{PREFIX}-probe-{secrets.token_hex(3)}"
-    run("ip", "netns", "add", name)
-    try:
-        run("ip", "-n", name, "link", "set", "lo", "up")
-        add = ["ip", "netns", "exec", name, "tc", "qdisc", "add", "dev", "lo", "root"]
-        return run(*add, "netem", "delay", "1ms", check=False, quiet=True).returncode == 0
-    finally:
-        run("ip", "netns", "del", name, check=False, quiet=True)
-
-
 def namespace_pids(ns: str) -> list[int]:
     """Every process in a namespace."""
     out = run("ip", "netns", "pids", ns, check=False, quiet=True).stdout
