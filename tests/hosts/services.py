@@ -216,7 +216,7 @@ def seed(database_url: str, rows: int, log: Path) -> None:
     cmd = [
         sys.executable,
         "-m",
-        "worker.sales.seed",
+        "sales.seed",
         "--rows",
         str(rows),
         "--database-url",
