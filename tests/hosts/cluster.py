@@ -135,8 +135,13 @@ class Cluster:
 
     def submit(self, web: str, report_type: str, parameters: dict[str, Any]) -> str:
         """Submit one job on `web` and expect 202; its id."""
+        # no-cache: every job is computed by a worker (API.md: no reuse of an earlier result),
+        # so each one shows in the workers' logs
         resp = self.post(
-            web, "/api/reports", json={"reportType": report_type, "parameters": parameters}
+            web,
+            "/api/reports",
+            json={"reportType": report_type, "parameters": parameters},
+            headers={"Cache-Control": "no-cache"},
         )
         assert resp.status_code == 202, f"{web}: {resp.status_code} {resp.text}"
         return str(resp.json()["id"])
