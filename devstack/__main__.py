@@ -86,6 +86,9 @@ def test(args: argparse.Namespace) -> int:
     # The dashboard test drives Debian's Chromium (it skips off CI when there is none).
     if not ensure_command("chromium", "chromium"):
         print("no chromium: the dashboard test will skip (and fail in CI)", flush=True)
+    # The namespace-host scenarios (tests/hosts) cut and impair links with nftables.
+    if not ensure_command("nft", "nftables"):
+        print("no nft: the namespace-host scenarios will skip (and fail in CI)", flush=True)
     # Each pytest session starts a Redis of its own on a free port (tests/conftest.py),
     # so parallel runs never share a queue or flush each other's data. A Redis given
     # in TEST_REDIS_URL is used (and flushed) instead.

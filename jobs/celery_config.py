@@ -15,6 +15,12 @@ DEFAULT_QUEUE = "jobs"
 # never takes a job's pool slot. A worker started without --queues consumes only "jobs".
 WEBHOOK_QUEUE = "webhooks"
 WEBHOOK_TASK = "webhooks.deliver"
+AMQP_SCHEMES = {"amqp", "amqps", "pyamqp"}
+
+
+def is_amqp(url: str) -> bool:
+    """True when the broker URL names RabbitMQ (AMQP 0-9-1) rather than Redis."""
+    return url.partition("://")[0].lower() in AMQP_SCHEMES
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:
@@ -27,6 +33,9 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "health_check_interval": 10,
         "retry_on_timeout": True,
     }
+    # RabbitMQ: the publish returns once the broker has the message (publisher confirms),
+    # so a 202 means the job is queued. Redis ignores the option.
+    amqp_options = {"confirm_publish": True} if is_amqp(settings.broker_url) else {}
     return {
         "broker_url": settings.broker_url,
         "result_backend": settings.result_backend_url,
@@ -56,6 +65,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
             # A worker killed while holding the scan's lock blocks scans this long.
             "unacked_mutex_expire": 60,
             **redis_options,
+            **amqp_options,
         },
         "result_backend_transport_options": {**redis_options},
         "redis_socket_timeout": timeout,
@@ -82,6 +92,11 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         },
         "task_default_queue": DEFAULT_QUEUE,
         "task_routes": {WEBHOOK_TASK: {"queue": WEBHOOK_QUEUE}},
+        # RabbitMQ: a durable classic queue, not a quorum queue: retries use countdowns,
+        # which Celery delivers on quorum queues only through topic exchanges (ours is
+        # direct), and quorum queues disable global QoS, fixing prefetch at start (the ops
+        # API's pool grow/shrink would no longer change it). See README "Brokers".
+        "task_default_queue_type": "classic",
         "worker_send_task_events": True,
         "task_send_sent_event": True,
         "worker_hijack_root_logger": False,
@@ -92,7 +107,10 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         # With REMAP_SIGTERM=SIGQUIT (the Procfile), SIGTERM waits this long for running
         # jobs, then stops them and hands their messages back to the queue at once.
         "worker_soft_shutdown_timeout": settings.worker_shutdown_grace,
-        "worker_cancel_long_running_tasks_on_connection_loss": False,
+        # RabbitMQ requeues a closed connection's deliveries at once, so a job still
+        # running here would also run on another worker: stop it (it is not acked, and
+        # comes back). Redis keeps the delivery for the visibility timeout: run on.
+        "worker_cancel_long_running_tasks_on_connection_loss": is_amqp(settings.broker_url),
         "task_ignore_result": False,
         "result_extended": False,
     }

@@ -70,6 +70,10 @@ def web_celery(settings: Settings) -> Celery:
             **config["broker_transport_options"],
             "socket_timeout": timeout,
             "socket_connect_timeout": timeout,
+            # the same bound for RabbitMQ (py-amqp's names; Redis ignores them):
+            # a frozen broker must not hang a publish and its confirm
+            "read_timeout": timeout,
+            "write_timeout": timeout,
         },
         task_publish_retry_policy={**config["task_publish_retry_policy"], "max_retries": 1},
     )

@@ -17,10 +17,24 @@ from devstack.redis_server import RedisProcess
 from devstack.stack import Stack
 from sales.db import make_engine
 from sales.seed import seed
+from tests import brokers
 
 TEST_ROWS = 30_000
 PG_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def broker_session() -> Iterator[str]:
+    """The broker of this session's stacks (TEST_BROKER); RabbitMQ vhosts deleted after."""
+    if brokers.uses_rabbitmq():
+        try:
+            brokers.rabbitmqctl("list_vhosts", "name")
+        except brokers.BrokerUnavailable as exc:
+            pytest.exit(f"TEST_BROKER=rabbitmq but RabbitMQ is not usable: {exc}", returncode=3)
+    yield brokers.TEST_BROKER
+    if brokers.created_any():  # also by tests that compare both brokers
+        brokers.delete_vhosts()
 
 
 @pytest.fixture(scope="session")
@@ -107,6 +121,7 @@ def start_stack(
         "REDIS_URL": redis_url,
         "DATABASE_URL": database_url,
         "WEB_CONCURRENCY": "2",
+        **brokers.broker_env(),
         **(extra_env or {}),
     }
     stack = Stack(env=env, log_dir=tmp)

@@ -24,6 +24,7 @@ import sqlalchemy
 
 from devstack import redis_server
 from devstack.stack import free_port
+from tests import brokers
 from tests.contract import dataset
 
 REPO = Path(__file__).resolve().parents[2]
@@ -222,7 +223,9 @@ def _service(
     tmp: Path, database_url: str, worker: bool, extra: dict[str, str] | None = None
 ) -> Iterator[Service]:
     redis_url, redis_proc = _redis(tmp / "redis")
-    service = Service(redis_url, database_url, tmp / "logs", dict(extra or {}), redis_proc.pid)
+    # CELERY_BROKER_URL (README) when the session runs on RabbitMQ (TEST_BROKER=rabbitmq)
+    extra = {**brokers.broker_env(), **(extra or {})}
+    service = Service(redis_url, database_url, tmp / "logs", extra, redis_proc.pid)
     try:
         service.start("web")
         if worker:

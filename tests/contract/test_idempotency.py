@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
+from tests import brokers
 from tests.contract.client import SEED_BODY, assert_problem, job_id, submit
 from tests.contract.conftest import Service
 from tests.contract.redis_snapshot import queued_messages
@@ -15,26 +16,32 @@ from tests.contract.redis_snapshot import queued_messages
 ROUNDS = 5
 
 
+def waiting(service: Service) -> int:
+    """Messages waiting in the service's broker: Redis lists, or its RabbitMQ queue."""
+    url = service.extra.get("CELERY_BROKER_URL")
+    return brokers.waiting(url) if url else queued_messages(service.redis_url)
+
+
 def test_repeat_with_same_key_and_body_returns_the_same_job(idle_service: Service) -> None:
     key = {"Idempotency-Key": f"contract-{uuid.uuid4()}"}
     first = submit(idle_service.base, headers=key)
     assert first.status_code == 202, first.text
-    queued = queued_messages(idle_service.redis_url)
+    queued = waiting(idle_service)
     again = submit(idle_service.base, headers=key)
     assert again.status_code in {200, 202}, again.text
     assert again.headers["Location"] == first.headers["Location"]
     assert again.json()["id"] == job_id(first)
     # no second job was queued
-    assert queued_messages(idle_service.redis_url) == queued
+    assert waiting(idle_service) == queued
 
 
 def test_same_key_with_a_different_body_is_422(idle_service: Service) -> None:
     key = {"Idempotency-Key": f"contract-{uuid.uuid4()}"}
     assert submit(idle_service.base, headers=key).status_code == 202
     other = {"reportType": "yearly-sales", "parameters": {"year": "2022"}}
-    queued = queued_messages(idle_service.redis_url)
+    queued = waiting(idle_service)
     assert_problem(submit(idle_service.base, other, headers=key), 422)
-    assert queued_messages(idle_service.redis_url) == queued
+    assert waiting(idle_service) == queued
 
 
 def test_different_keys_make_different_jobs(idle_service: Service) -> None:
@@ -59,7 +66,7 @@ def test_racing_repeats_with_one_key_make_one_job(idle_service: Service) -> None
         # Given ten clients sending the same key and body at the same moment (no-cache:
         # each round is a computation of its own, not one following the round before)
         key = {"Idempotency-Key": f"contract-{uuid.uuid4()}", "Cache-Control": "no-cache"}
-        queued = queued_messages(idle_service.redis_url)
+        queued = waiting(idle_service)
         barrier = threading.Barrier(10)
 
         def post(
@@ -75,4 +82,4 @@ def test_racing_repeats_with_one_key_make_one_job(idle_service: Service) -> None
             a.text for a in answers if a.status_code not in {200, 202}
         ]
         assert len({a.headers["Location"] for a in answers}) == 1
-        assert queued_messages(idle_service.redis_url) == queued + 1
+        assert waiting(idle_service) == queued + 1

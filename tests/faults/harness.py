@@ -17,6 +17,7 @@ import requests
 from devstack.redis_server import RedisProcess
 from devstack.stack import Stack
 from jobs.store.keys import Keys
+from tests import brokers
 
 TERMINAL = {"Complete", "Failed", "Cancelled"}
 
@@ -42,6 +43,15 @@ class FaultStack:
     def base_url(self) -> str:
         """Where the web process listens."""
         return self.stack.base_url
+
+    @property
+    def broker_url(self) -> str:
+        """The broker of this stack: its Redis, or RabbitMQ (TEST_BROKER, CELERY_BROKER_URL)."""
+        return self.stack.env.get("CELERY_BROKER_URL") or self.redis.url
+
+    def waiting(self) -> int:
+        """Messages waiting in the jobs' queue on this stack's broker."""
+        return brokers.waiting(self.broker_url)
 
     def start_worker(self, env: dict[str, str] | None = None, wait: bool = True) -> str:
         """Start one more worker process; returns its label (also its node name prefix)."""
@@ -180,6 +190,7 @@ def start_fault_stack(
             "WEB_CONCURRENCY": "1",
             "WEB_THREADS": "8",
             **FAST_LIMITS,
+            **brokers.broker_env(),
             **env,
         },
         log_dir=log_dir,

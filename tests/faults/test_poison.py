@@ -11,6 +11,7 @@ import pytest
 from kombu import Connection
 
 from jobs.celery_config import DEFAULT_QUEUE
+from tests import brokers
 from tests.faults.harness import FaultStack
 
 pytestmark = pytest.mark.faults
@@ -69,7 +70,7 @@ def test_poison_messages_are_discarded_and_good_jobs_behind_them_complete(
         # no headers at all
         {"body": json.dumps({"hello": "world"}), "headers": {}},
     ]
-    with Connection(fs.redis.url) as conn:
+    with Connection(fs.broker_url) as conn:
         producer = conn.Producer()
         for message in bad:
             producer.publish(
@@ -88,6 +89,5 @@ def test_poison_messages_are_discarded_and_good_jobs_behind_them_complete(
     assert fs.stack.processes[worker].poll() is None
     assert fs.worker_pid(worker) == main_pid
     # And nothing is left in the queue or waiting to be redelivered
-    client = fs.redis.client()
-    assert client.llen(DEFAULT_QUEUE) == 0
-    assert client.hlen("unacked") == 0
+    assert fs.waiting() == 0
+    assert brokers.unacked(fs.broker_url) == 0

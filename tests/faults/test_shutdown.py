@@ -7,7 +7,6 @@ from collections.abc import Callable
 
 import pytest
 
-from jobs.celery_config import DEFAULT_QUEUE
 from tests.faults.harness import FaultStack
 
 pytestmark = pytest.mark.faults
@@ -39,7 +38,7 @@ def test_sigterm_finishes_short_jobs_and_hands_back_long_ones_at_once(
     # And the short job completed there, while the long one is back in the queue at once
     # (not after the 60 s visibility timeout)
     assert fs.wait_all([short], timeout=5)[short]["status"] == "Complete"
-    assert fs.redis.client().llen(DEFAULT_QUEUE) == 1
+    assert fs.waiting() == 1
     # When another worker starts, it completes the long job; each job completed once
     fs.start_worker()
     done = fs.wait_all([long], timeout=30)

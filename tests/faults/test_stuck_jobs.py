@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 
 import pytest
 
-from jobs.celery_config import DEFAULT_QUEUE
 from jobs.problems import NOT_STARTED, WORKER_LOST
+from tests import brokers
 from tests.faults.harness import FaultStack
 
 pytestmark = pytest.mark.faults
@@ -47,11 +46,8 @@ def test_a_queued_job_that_no_worker_starts_fails_after_the_queue_timeout(
     # whose messages is lost (a Redis failover without persistence, an operator's purge)
     fs = fault_stack(workers=0, JOB_QUEUE_TIMEOUT="3")
     kept, dropped = fs.submit_noop(steps=1), fs.submit_noop(steps=1)
-    client = fs.redis.client()
-    for raw in client.lrange(DEFAULT_QUEUE, 0, -1):
-        if json.loads(raw)["headers"]["id"] == dropped:
-            assert client.lrem(DEFAULT_QUEUE, 1, raw) == 1
-    assert client.llen(DEFAULT_QUEUE) == 1
+    brokers.drop_message(fs.broker_url, dropped)
+    assert fs.waiting() == 1
     # Then both end Failed, saying that no worker started them, once the timeout passed
     for job_id in (kept, dropped):
         doc = fs.wait_state(job_id, {"failed"}, timeout=20)

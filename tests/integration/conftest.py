@@ -13,6 +13,7 @@ import requests
 
 from devstack.redis_server import RedisProcess
 from devstack.stack import Stack
+from tests import brokers
 
 RETENTION = 15  # seconds: short, so the tests see results expire
 
@@ -72,6 +73,7 @@ def ops_stack(tmp_path_factory: pytest.TempPathFactory, sqlite_url: str) -> Iter
         "WORKER_CONCURRENCY": "1",
         "ENABLE_DIAGNOSTIC_REPORTS": "1",
         "JOB_RETENTION_SECONDS": str(RETENTION),
+        **brokers.broker_env(),
     }
     stack = Stack(env=env, log_dir=tmp / "logs")
     names = [f"ops{i}-{uuid.uuid4().hex[:6]}" for i in range(2)]

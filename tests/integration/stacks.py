@@ -9,6 +9,7 @@ from pathlib import Path
 import redis
 
 from devstack.stack import Stack
+from tests import brokers
 from tests.conftest import start_stack
 
 
@@ -21,7 +22,13 @@ def redis_db(redis_url: str, db: int) -> str:
 def start_web_only(tmp: Path, redis_url: str, database_url: str, env: dict[str, str]) -> Stack:
     """The web process alone: jobs stay queued until a worker is started."""
     stack = Stack(
-        env={"REDIS_URL": redis_url, "DATABASE_URL": database_url, "WEB_CONCURRENCY": "2", **env},
+        env={
+            "REDIS_URL": redis_url,
+            "DATABASE_URL": database_url,
+            "WEB_CONCURRENCY": "2",
+            **brokers.broker_env(),
+            **env,
+        },
         log_dir=tmp,
     )
     try:

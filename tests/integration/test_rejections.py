@@ -9,6 +9,7 @@ import requests
 from devstack.stack import Stack
 from jobs.celery_config import DEFAULT_QUEUE
 from jobs.store.keys import Keys
+from tests import brokers
 
 pytestmark = pytest.mark.integration
 
@@ -20,8 +21,10 @@ def job_keys(client: redis.Redis) -> set[str]:
     return set(client.keys(Keys().job("*"))) | set(client.keys("celery-task-meta-*"))
 
 
-def queue_length(client: redis.Redis) -> int:
-    return int(client.llen(DEFAULT_QUEUE))
+def queue_length(client: redis.Redis, stack: Stack) -> int:
+    """Messages waiting in the stack's broker (its Redis, or RabbitMQ with TEST_BROKER)."""
+    url = stack.env.get("CELERY_BROKER_URL")
+    return brokers.waiting(url) if url else int(client.llen(DEFAULT_QUEUE))
 
 
 @pytest.mark.parametrize(
@@ -63,7 +66,7 @@ def queue_length(client: redis.Redis) -> int:
 def test_invalid_bodies_are_422_by_field_and_nothing_is_queued(
     stack: Stack, redis_client: redis.Redis, body: dict, field: str
 ) -> None:
-    before, queued = job_keys(redis_client), queue_length(redis_client)
+    before, queued = job_keys(redis_client), queue_length(redis_client, stack)
     resp = requests.post(f"{stack.base_url}/api/reports", json=body, timeout=10)
     assert resp.status_code == 422, resp.text
     assert resp.headers["Content-Type"] == PROBLEM
@@ -71,7 +74,7 @@ def test_invalid_bodies_are_422_by_field_and_nothing_is_queued(
     assert problem["status"] == 422 and problem["instance"] == "/api/reports"
     assert field in problem["errors"], problem
     assert all(isinstance(m, str) and m for m in problem["errors"][field])
-    assert job_keys(redis_client) == before and queue_length(redis_client) == queued
+    assert job_keys(redis_client) == before and queue_length(redis_client, stack) == queued
 
 
 def test_malformed_json_is_400(stack: Stack, redis_client: redis.Redis) -> None:

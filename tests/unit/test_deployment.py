@@ -13,7 +13,7 @@ from jobs.env import variables
 from jobs.settings import PROJECT_ROOT, Settings
 from monitor.settings import MonitorSettings
 
-INFRA = {"redis", "postgres", "seed"}
+INFRA = {"redis", "postgres", "rabbitmq", "seed"}
 VAR = re.compile(r"\$\{([A-Z][A-Z0-9_]*)")
 
 
@@ -79,6 +79,26 @@ def test_workers_scale_and_get_their_shutdown_grace(compose: dict) -> None:
     assert "healthz" in " ".join(web["healthcheck"]["test"])
 
 
+def test_rabbitmq_is_an_optional_broker_and_redis_stays_the_store(compose: dict) -> None:
+    services = compose["services"]
+    rabbitmq = services["rabbitmq"]
+    assert rabbitmq["profiles"] == ["rabbitmq"]
+    assert "rabbitmq-diagnostics" in rabbitmq["healthcheck"]["test"]
+    assert any(v.endswith(":/var/lib/rabbitmq") for v in rabbitmq["volumes"])
+    # consumer_timeout is set where the broker starts, and documented against the limit
+    assert "consumer_timeout" in rabbitmq["environment"]["RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS"]
+    for name in ("web", "worker", "monitor"):
+        service = services[name]
+        assert service["depends_on"]["rabbitmq"] == {
+            "condition": "service_healthy",
+            "required": False,
+        }
+        # the broker is chosen by CELERY_BROKER_URL; REDIS_URL stays the store and backend
+        assert service["environment"]["CELERY_BROKER_URL"] == "${CELERY_BROKER_URL:-}"
+        assert service["environment"]["REDIS_URL"].startswith("redis://")
+    assert Settings.from_env({"CELERY_BROKER_URL": ""}).broker_url == Settings().redis_url
+
+
 def documented_variables() -> set[str]:
     readme = (PROJECT_ROOT / "README.md").read_text()
     return set(re.findall(r"^\| `([A-Z][A-Z0-9_]*)` \|", readme, re.MULTILINE))
@@ -91,7 +111,7 @@ def test_every_variable_is_documented_in_the_readme(compose: dict) -> None:
     used |= set(VAR.findall((PROJECT_ROOT / "Procfile").read_text()))
     for service in compose["services"].values():
         env = service.get("environment") or {}
-        used |= {k for k in env if not k.startswith("POSTGRES_")}
+        used |= {k for k in env if not k.startswith(("POSTGRES_", "RABBITMQ_"))}
     # Every setting of every process, read by jobs.env
     for settings in (Settings, WebSettings, MonitorSettings):
         used |= set(variables(settings))
