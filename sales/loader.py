@@ -170,7 +170,7 @@ class _Import:
 
     def _flush(self) -> None:
         # Scratch tables only, and a commit: an SQLite read snapshot of the upload is
-        # not held for longer than a few thousand rows.
+        # not held for longer than FLUSH_ROWS rows take.
         if self.staged:
             write_rows(self.conn, import_rows, self.columns, self.staged)
             self.staged.clear()
