@@ -10,6 +10,10 @@ already seeded with as many rows (the covering index included). Baselines: Debia
 the same columns. Runs alternate which side goes first; the ratio is the median of
 the per-run ratios. With --indexed, also the same bulk loads into a copy of the seeded
 table with its covering index (the work ours cannot skip), for context.
+
+Besides wall time, CPU seconds (this process, the sqlite3 shell, and the PostgreSQL
+backends when the server runs on this host): on a machine shared with other work, the
+CPU ratio moves much less from run to run than the wall-time one.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from __future__ import annotations
 import argparse
 import csv
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -26,6 +31,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy
 from sqlalchemy import Engine, event
@@ -57,29 +63,81 @@ INDEX_COPY = (
 
 @dataclass
 class Figures:
-    """Seconds per run of ours (and its phases) and of the baseline."""
+    """Seconds per run (wall and CPU) of ours, its phases, and the baselines."""
 
     ours: list[float] = field(default_factory=list)
     baseline: list[float] = field(default_factory=list)
+    ours_cpu: list[float] = field(default_factory=list)
+    baseline_cpu: list[float] = field(default_factory=list)
     indexed: list[float] = field(default_factory=list)  # baseline into the seeded table
     phases: dict[str, list[float]] = field(default_factory=dict)
 
     def line(self, name: str) -> str:
-        ratios = [o / b for o, b in zip(self.ours, self.baseline, strict=True)]
+        """One row of the result table."""
         phases = ", ".join(f"{k} {statistics.median(v):.2f}" for k, v in self.phases.items())
         indexed = "n/a"
         if self.indexed:
-            vs = [o / b for o, b in zip(self.ours, self.indexed, strict=True)]
-            indexed = f"{_median(self.indexed)}, ratio {statistics.median(vs):.2f}x"
+            indexed = f"{_median(self.indexed)}, ours {_ratio(self.ours, self.indexed)}"
+        cpu = "n/a"
+        if self.ours_cpu and self.baseline_cpu:
+            cpu = f"{_median(self.ours_cpu)} / {_median(self.baseline_cpu)} = "
+            cpu += _ratio(self.ours_cpu, self.baseline_cpu)
         return (
             f"| {name} | {_median(self.ours)} | {_median(self.baseline)} | "
-            f"{statistics.median(ratios):.2f}x ({min(ratios):.2f}-{max(ratios):.2f}) | "
-            f"{indexed} | {phases} |"
+            f"{_ratio(self.ours, self.baseline)} | {cpu} | {indexed} | {phases} |"
         )
 
 
 def _median(runs: list[float]) -> str:
     return f"{statistics.median(runs):.2f} ({min(runs):.2f}-{max(runs):.2f})"
+
+
+def _ratio(ours: list[float], base: list[float]) -> str:
+    ratios = [o / b for o, b in zip(ours, base, strict=True)]
+    return f"{statistics.median(ratios):.2f}x ({min(ratios):.2f}-{max(ratios):.2f})"
+
+
+def _proc_cpu(pid: int) -> float | None:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class BackendCpu:
+    """CPU seconds of the PostgreSQL backends an engine uses, when they run on this host."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.seen: dict[int, float] = {}  # each live backend's CPU when last looked at
+        self.closed = 0.0  # spent by backends that closed since start()
+        self.local = True
+        event.listen(engine, "connect", self._connect)
+        event.listen(engine, "close", self._close)  # called before the backend goes
+
+    def _connect(self, dbapi: Any, _record: Any) -> None:
+        pid = dbapi.info.backend_pid
+        cpu = _proc_cpu(pid)
+        self.local = self.local and cpu is not None
+        self.seen[pid] = cpu or 0.0
+
+    def _close(self, dbapi: Any, _record: Any) -> None:
+        pid = dbapi.info.backend_pid
+        cpu = _proc_cpu(pid)
+        if pid in self.seen and cpu is not None:
+            self.closed += cpu - self.seen.pop(pid)
+
+    def start(self) -> None:
+        """Count from now."""
+        self.closed = 0.0
+        self.seen = {pid: _proc_cpu(pid) or 0.0 for pid in self.seen}
+
+    def spent(self) -> float:
+        """CPU seconds since start() (0 when the server is not on this host)."""
+        if not self.local:
+            return 0.0
+        live = sum((_proc_cpu(pid) or cpu) - cpu for pid, cpu in self.seen.items())
+        return self.closed + live
 
 
 def write_csv(path: Path, rows: int) -> None:
@@ -100,7 +158,7 @@ def ours(engine: Engine, csv_path: Path, phases: dict[str, list[float]]) -> floa
     """Seconds to stage the file and import it; the phases are added to `phases`."""
     marks: list[float] = []
     import_id = uuid.uuid4().hex
-    started = time.perf_counter()
+    started = time.perf_counter()  # (time.process_time() is read by the caller)
     stage_upload(engine, import_id, _chunks(csv_path))
     staged = time.perf_counter()
     outcome = run_import(
@@ -117,18 +175,26 @@ def ours(engine: Engine, csv_path: Path, phases: dict[str, list[float]]) -> floa
     return done - started
 
 
-def sqlite_baseline(db: Path, csv_path: Path, sqlite3: str, indexed: bool = False) -> float:
-    """Seconds for the sqlite3 shell to .import the file into a new table (or a seeded one)."""
+def sqlite_baseline(
+    db: Path, csv_path: Path, sqlite3: str, indexed: bool = False
+) -> tuple[float, float]:
+    """Wall and CPU seconds of the sqlite3 shell's .import of the file into a new table."""
     subprocess.run([sqlite3, str(db), SQLITE_COPY], check=True)
     if indexed:
         subprocess.run([sqlite3, str(db), f"{FILL_COPY}; {INDEX_COPY}; ANALYZE"], check=True)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     subprocess.run([sqlite3, str(db), f".import --csv --skip 1 {csv_path} sales_copy"], check=True)
-    return time.perf_counter() - started
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    return wall, cpu
 
 
-def pg_baseline(engine: Engine, csv_path: Path, indexed: bool = False) -> float:
-    """Seconds to COPY ... FROM STDIN (FORMAT csv) the file into a new table (or a seeded one)."""
+def pg_baseline(
+    engine: Engine, csv_path: Path, clock: BackendCpu, indexed: bool = False
+) -> tuple[float, float]:
+    """Wall and CPU seconds to COPY ... FROM STDIN (FORMAT csv) the file into a new table."""
     with engine.begin() as conn:
         conn.exec_driver_sql("DROP TABLE IF EXISTS sales_copy")
         conn.exec_driver_sql(PG_COPY)
@@ -141,14 +207,16 @@ def pg_baseline(engine: Engine, csv_path: Path, indexed: bool = False) -> float:
             conn.exec_driver_sql("CHECKPOINT")
     raw = engine.raw_connection()
     try:
-        started = time.perf_counter()
+        clock.start()
+        cpu, started = time.process_time(), time.perf_counter()
         with raw.cursor() as cur:  # type: ignore[attr-defined]
             sql = f"COPY sales_copy ({COPY_COLUMNS}) FROM STDIN WITH (FORMAT csv, HEADER)"
             with cur.copy(sql) as copy:
                 for piece in _chunks(csv_path):
                     copy.write(piece)
         raw.commit()
-        return time.perf_counter() - started
+        wall = time.perf_counter() - started
+        return wall, time.process_time() - cpu + clock.spent()
     finally:
         raw.close()
 
@@ -168,15 +236,20 @@ def bench_sqlite(
             _copy_sqlite(template, db)
             if side == "ours":
                 engine = make_engine(f"sqlite:///{db}")
+                cpu = time.process_time()
                 figures.ours.append(ours(engine, csv_path, figures.phases))
+                figures.ours_cpu.append(time.process_time() - cpu)
                 engine.dispose()
             else:
-                figures.baseline.append(sqlite_baseline(db, csv_path, sqlite3))
-            print(f"  sqlite run {run + 1} {side}: {_last(figures, side):.2f}s", flush=True)
+                wall, cpu = sqlite_baseline(db, csv_path, sqlite3)
+                figures.baseline.append(wall)
+                figures.baseline_cpu.append(cpu)
+            print(f"  sqlite run {run + 1} {side}: {_last(figures, side)}", flush=True)
         if indexed:
             _copy_sqlite(template, work / "indexed.db")
-            figures.indexed.append(sqlite_baseline(work / "indexed.db", csv_path, sqlite3, True))
-            print(f"  sqlite run {run + 1} indexed baseline: {figures.indexed[-1]:.2f}s")
+            wall, _ = sqlite_baseline(work / "indexed.db", csv_path, sqlite3, True)
+            figures.indexed.append(wall)
+            print(f"  sqlite run {run + 1} indexed baseline: {wall:.2f}s")
     return figures
 
 
@@ -186,8 +259,10 @@ def _copy_sqlite(template: Path, db: Path) -> None:
     shutil.copyfile(template, db)
 
 
-def _last(figures: Figures, side: str) -> float:
-    return (figures.ours if side == "ours" else figures.baseline)[-1]
+def _last(figures: Figures, side: str) -> str:
+    if side == "ours":
+        return f"{figures.ours[-1]:.2f}s, {figures.ours_cpu[-1]:.2f} CPU s"
+    return f"{figures.baseline[-1]:.2f}s, {figures.baseline_cpu[-1]:.2f} CPU s"
 
 
 def bench_postgres(rows: int, runs: int, csv_path: Path, indexed: bool) -> Figures | None:
@@ -206,19 +281,26 @@ def bench_postgres(rows: int, runs: int, csv_path: Path, indexed: bool) -> Figur
             conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
         sep = "&" if "?" in PG_URL else "?"
         engine = make_engine(f"{PG_URL}{sep}options=-csearch_path%3D{schema}")
+        clock = BackendCpu(engine)
         try:
             seed(engine, rows)
             with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
                 conn.exec_driver_sql("CHECKPOINT")  # both sides start with a clean WAL
             for side in ("baseline", "ours") if run % 2 == 0 else ("ours", "baseline"):
                 if side == "ours":
+                    clock.start()
+                    cpu = time.process_time()
                     figures.ours.append(ours(engine, csv_path, figures.phases))
+                    figures.ours_cpu.append(time.process_time() - cpu + clock.spent())
                 else:
-                    figures.baseline.append(pg_baseline(engine, csv_path))
-                print(f"  postgresql run {run + 1} {side}: {_last(figures, side):.2f}s", flush=True)
+                    wall, cpu = pg_baseline(engine, csv_path, clock)
+                    figures.baseline.append(wall)
+                    figures.baseline_cpu.append(cpu)
+                print(f"  postgresql run {run + 1} {side}: {_last(figures, side)}", flush=True)
             if indexed:
-                figures.indexed.append(pg_baseline(engine, csv_path, indexed=True))
-                print(f"  postgresql run {run + 1} indexed baseline: {figures.indexed[-1]:.2f}s")
+                wall, _ = pg_baseline(engine, csv_path, clock, indexed=True)
+                figures.indexed.append(wall)
+                print(f"  postgresql run {run + 1} indexed baseline: {wall:.2f}s")
         finally:
             engine.dispose()
             with admin.begin() as conn:
@@ -276,10 +358,10 @@ def main(argv: list[str] | None = None) -> int:
             if pg is not None:
                 results.append(pg.line("postgresql"))
     print(
-        "\n| database | ours (s) | baseline (s) | ours/baseline"
+        "\n| database | ours (s) | baseline (s) | ours/baseline | CPU s: ours / baseline"
         " | baseline into the seeded, indexed table (s) | our phases, median (s) |"
     )
-    print("|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|")
     print("\n".join(results))
     return 0
 

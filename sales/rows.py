@@ -225,8 +225,7 @@ class RowParser:
         positions = [names.index(c) for c in self.stored_columns]
         self._pick = itemgetter(*positions)
         self._converters = [(c, names.index(c), CONVERT[c]) for c in self.stored_columns]
-        standard = positions == list(range(len(REQUIRED))) and self.width == len(REQUIRED)
-        self._standard = standard
+        self._standard = positions == list(range(len(REQUIRED))) and self.width == len(REQUIRED)
 
     def parse(self, fields: Sequence[str]) -> StoredRow | list[FieldError]:
         """The stored row, or every reason the row is bad."""
