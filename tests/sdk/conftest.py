@@ -50,9 +50,11 @@ def redis_db(redis_url: str, db: int) -> str:
 def rate_limited_stack(
     tmp_path_factory: pytest.TempPathFactory, redis_url: str, sqlite_url: str
 ) -> Iterator[Stack]:
-    """A stack that answers 429 to a client polling one job more than once a second."""
+    """A stack that answers 429 to a client polling one job more often than every 2 s."""
     url = redis_db(redis_url, RATE_LIMITED_DB)
-    env = {**DIAGNOSTIC, "MIN_POLL_INTERVAL_SECONDS": "1"}
+    # Two seconds: longer than a plain long poll holds progress back (1 s), so a client
+    # that polls again as soon as an answer comes meets the limit.
+    env = {**DIAGNOSTIC, "MIN_POLL_INTERVAL_SECONDS": "2"}
     s = start_stack(tmp_path_factory.mktemp("rate-limited"), url, sqlite_url, extra_env=env)
     yield s
     s.stop_all()

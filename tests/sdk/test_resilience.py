@@ -24,8 +24,9 @@ def retried(caplog: pytest.LogCaptureFixture, what: str) -> int:
 def test_a_poll_rate_limit_is_honoured_and_never_reaches_the_caller(
     rate_limited_stack: Stack, retries: pytest.LogCaptureFixture
 ) -> None:
-    # Given a service that allows one poll of a job per second, and a job that reports a
-    # step every 0.3 s (so each long poll returns sooner than the limit allows again)
+    # Given a service that allows one poll of a job every two seconds, and a job that
+    # reports a step every 0.3 s (so each long poll, answered on progress after 1 s,
+    # returns sooner than the limit allows again)
     with Client(rate_limited_stack.base_url) as client:
         op = client.reports.submit("noop", steps=8, stepSeconds=0.3)
         seen: list[int] = []
