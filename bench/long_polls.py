@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import concurrent.futures
 import contextlib
+import signal
 import socket
 import statistics
 import tempfile
@@ -27,8 +28,8 @@ import psutil
 import redis
 import requests
 
-from devstack import redis_server
-from devstack.stack import Stack, free_port
+from devstack.redis_server import RedisProcess
+from devstack.stack import Stack
 
 PLAIN_TIMEOUT = 5.0
 STALLED = (
@@ -132,14 +133,12 @@ def main() -> None:
     parser.add_argument("--stalled", type=int, default=0, help="stalled uploads meanwhile")
     parser.add_argument("--idle", type=float, default=10.0, help="REQUEST_IDLE_TIMEOUT")
     args = parser.parse_args()
-    url = f"redis://127.0.0.1:{free_port()}/0"
     data = Path(tempfile.mkdtemp(prefix="bench-lp-redis-"))
-    server = redis_server.start(url, data, data / "redis.log", appendonly=False)
+    server = RedisProcess.on_free_port(data, appendonly=False).start()
     try:
-        figures = measure(args, url)
+        figures = measure(args, server.url)
     finally:
-        server.terminate()
-        server.wait(10)
+        server.kill(signal.SIGTERM)
     print(
         f"{args.worker_class} processes={args.processes} threads={args.threads} "
         f"clients={args.clients} stalled={args.stalled} wait={args.wait}s: "

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import signal
 import statistics
 import tempfile
 import threading
@@ -22,8 +23,8 @@ import psutil
 import redis
 import requests
 
-from devstack import redis_server
-from devstack.stack import Stack, free_port
+from devstack.redis_server import RedisProcess
+from devstack.stack import Stack
 
 
 def wait_healthy(stack: Stack) -> None:
@@ -103,14 +104,12 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=64)
     parser.add_argument("--processes", type=int, default=2)
     args = parser.parse_args()
-    url = f"redis://127.0.0.1:{free_port()}/0"
     data = Path(tempfile.mkdtemp(prefix="bench-sse-redis-"))
-    server = redis_server.start(url, data, data / "redis.log", appendonly=False)
+    server = RedisProcess.on_free_port(data, appendonly=False).start()
     try:
-        figures = measure(args, url)
+        figures = measure(args, server.url)
     finally:
-        server.terminate()
-        server.wait(10)
+        server.kill(signal.SIGTERM)
     print(
         f"processes={args.processes} threads={args.threads} clients={args.clients} "
         f"hold={args.hold}s: " + ", ".join(f"{k}={v:.1f}" for k, v in figures.items()),
