@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import threading
+import time
 
 from sqlalchemy import Engine, create_engine, event
 
@@ -20,9 +22,7 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn, _record):
-            cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.close()
+            _use_wal(dbapi_conn)
 
         return engine
     return create_engine(
@@ -32,6 +32,26 @@ def make_engine(url: str) -> Engine:
         max_overflow=2,
         connect_args={"connect_timeout": 5},
     )
+
+
+def _use_wal(dbapi_conn: sqlite3.Connection, wait: float = 30.0) -> None:
+    # WAL is a property of the database file, set once by whichever process gets there
+    # first. Switching modes skips SQLite's busy handler, so processes that open a new
+    # database at the same moment get "database is locked" at once: read the mode
+    # first (free when it is set) and retry the switch for as long as a write may wait.
+    deadline = time.monotonic() + wait
+    while True:
+        cur = dbapi_conn.cursor()
+        try:
+            if str(cur.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+                cur.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+        finally:
+            cur.close()
 
 
 def engine_for(url: str) -> Engine:
