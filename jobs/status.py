@@ -19,6 +19,8 @@ MIN_RETRY_AFTER, MAX_RETRY_AFTER = 1, 3600
 # How late a client following Retry-After may learn of the end: this share of the job's
 # expected length (since it was submitted), and never less than MIN_LATENESS seconds.
 LATENESS_SHARE, MIN_LATENESS = 0.1, 1.0
+# A progress rate from fewer steps than this sends a client no further than a guess does.
+MIN_STEPS_FOR_RATE = 3
 
 
 def iso(ts: float | None) -> str | None:
@@ -87,8 +89,9 @@ class Estimate:
     """Seconds left: the best guess, the soonest the job plausibly ends, and how it was got.
 
     `soonest <= remaining`. From progress, `soonest` assumes one more step done than
-    counted (a step may be about to land); from recent run times alone (`guess`), the
-    estimate is an average of other jobs and is trusted less by the polling policy.
+    counted (a step may be about to land). A `guess` is trusted less by the polling
+    policy: from recent run times alone (an average of other jobs), or from a rate of
+    fewer than MIN_STEPS_FOR_RATE steps.
     """
 
     remaining: float
@@ -104,7 +107,18 @@ def _estimate(snap: JobSnapshot, state: State, progress: dict[str, Any]) -> Esti
         current, total = progress["current"], progress["total"]
         if current and total:
             left = max(0, total - current)
-            return Estimate(elapsed * left / current, elapsed * max(0, left - 1) / (current + 1))
+            # A rate from one or two steps may be far off (a slow first step on a busy
+            # worker): trusted as little as a guess until MIN_STEPS_FOR_RATE are counted.
+            guess = current < MIN_STEPS_FOR_RATE and left > 0
+            mark = rec.progress.mark if rec.progress else None
+            if mark is not None and current - mark[0] >= MIN_STEPS_FOR_RATE - 1:
+                # The rate since the first step: a slow start is not spread over the rest.
+                current, elapsed = current - mark[0], max(0.0, now - mark[1])
+            return Estimate(
+                elapsed * left / current,
+                elapsed * max(0, left - 1) / (current + 1),
+                guess=guess,
+            )
         if mean is not None:
             left = max(mean - elapsed, 1.0)
             return Estimate(left, left, guess=True)
@@ -156,9 +170,10 @@ def retry_after_for(
       counts one step more than done) plus half the allowed lateness. A client that
       comes back too early gets a better estimate, from more progress, and is sent
       closer to the end; a linear job ends within 2-4 polls.
-    - A guess from recent run times (queued, or running with no progress yet): the same
-      aim, but never more than the job's age ahead (doubling), since other jobs of the
-      kind may be longer or shorter.
+    - A guess (from recent run times while queued or before any progress, or from a
+      rate of fewer than MIN_STEPS_FOR_RATE steps): the same aim, but never more than the
+      job's age ahead (doubling), since other jobs of the kind may be longer or shorter
+      and a first step may be slow.
     - Nothing known: geometric spacing, 10% of the age (at least 1 s), so the end is
       still learned within 10% of the job's length.
     """

@@ -61,6 +61,7 @@ class JobContext:
     webhook: dict[str, Any] | None = None  # the job's, once claimed
     started: float = field(default_factory=time.monotonic)
     last: Progress | None = None
+    mark: tuple[int, float] | None = None  # the first step recorded: (current, when)
 
     def engine(self) -> Engine:
         """The sales database (one engine per process)."""
@@ -70,7 +71,9 @@ class JobContext:
         """Record a step; raises JobCancelled when the client cancelled the job."""
         if percent is None:
             percent = int(current * 100 / total) if total else 0
-        self.last = Progress(current, total, max(0, min(100, percent)))
+        if self.mark is None and current > 0:
+            self.mark = (current, time.time())
+        self.last = Progress(current, total, max(0, min(100, percent)), self.mark)
         try:
             keep_going = clients().ledger.step(self.job_id, self.last)
         except (StoreUnavailable, redis.RedisError) as exc:

@@ -21,10 +21,18 @@ class Progress:
     current: int = 0
     total: int | None = None
     percent: int = 0
+    # (current, wall-clock time) when the run recorded its first step: the rate since
+    # then leaves out a slow start (loading, a busy worker) that the rate since the job
+    # started would spread over the steps still to come.
+    mark: tuple[int, float] | None = field(default=None, compare=False)
 
     def to_json(self) -> str:
         """Serialised for the record."""
-        return _dumps({"current": self.current, "total": self.total, "percent": self.percent})
+        data: dict[str, Any] = {"current": self.current, "total": self.total}
+        data["percent"] = self.percent
+        if self.mark is not None:
+            data["mark"] = list(self.mark)
+        return _dumps(data)
 
     @classmethod
     def from_json(cls, raw: str | None) -> Progress | None:
@@ -32,7 +40,13 @@ class Progress:
         if not raw:
             return None
         data = json.loads(raw)
-        return cls(int(data["current"]), data.get("total"), int(data.get("percent", 0)))
+        mark = data.get("mark")
+        return cls(
+            int(data["current"]),
+            data.get("total"),
+            int(data.get("percent", 0)),
+            (int(mark[0]), float(mark[1])) if mark else None,
+        )
 
 
 @dataclass

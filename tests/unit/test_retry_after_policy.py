@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pytest
 
@@ -44,6 +44,14 @@ class SimJob:
     def end(self) -> float:
         return START_DELAY + self.length
 
+    def first_step_at(self) -> float:
+        """When the first step lands (the worker marks it: the rate is counted from it)."""
+        lo, hi = 0.0, 1.0
+        for _ in range(60):  # bisection: `shape` only grows
+            mid = (lo + hi) / 2
+            lo, hi = (lo, mid) if int(self.shape(mid) * self.steps + 1e-9) >= 1 else (mid, hi)
+        return START_DELAY + hi * self.length
+
     def snap(self, t: float) -> JobSnapshot:
         """The job as the store would return it `t` s after it was submitted."""
         started = START_DELAY if t >= START_DELAY else None
@@ -53,6 +61,8 @@ class SimJob:
             share = 1.0 if done else self.shape((t - START_DELAY) / self.length)
             current = min(self.steps, int(share * self.steps + 1e-9))
             steps = progress(current, self.steps)
+            if current:
+                steps = replace(steps, mark=(1, self.first_step_at()))
         rec = record("job", created=0.0, started_at=started, progress=steps)
         if done:
             return snapshot(rec, SUCCESS, mean=self.mean, now=t)
@@ -203,14 +213,57 @@ def test_nothing_known_is_ten_percent_of_the_age() -> None:
 
 
 def test_estimates_from_progress_count_one_step_more_for_the_soonest_end() -> None:
-    snap = SimJob(100.0, 10).snap(START_DELAY + 30.0)  # 3 of 10 steps in 30 s
-    view = build_status(snap, REPORTS)
+    # 3 of 10 steps in 30 s, no first step marked (a record written before marks)
+    rec = record("job", created=0.0, started_at=0.0, progress=progress(3, 10))
+    view = build_status(snapshot(rec, {"status": "PROGRESS"}, now=30.0), REPORTS)
     assert view.estimate is not None and not view.estimate.guess
     assert view.estimate.remaining == pytest.approx(70.0)
     assert view.estimate.soonest == pytest.approx(30.0 * 6 / 4)
+
+
+def test_the_rate_is_counted_from_the_first_step_once_it_is_marked() -> None:
+    # The first step took 12 s (a slow start), the next four 2 s each: 5 of 10 at 20 s
+    rec = record(
+        "job", created=0.0, started_at=0.0, progress=replace(progress(5, 10), mark=(1, 12.0))
+    )
+    view = build_status(snapshot(rec, {"status": "PROGRESS"}, now=20.0), REPORTS)
+    assert view.estimate is not None and not view.estimate.guess
+    assert view.estimate.remaining == pytest.approx(5 * 8.0 / 4)  # not 5 x 20 / 5
+    assert view.estimate.soonest == pytest.approx(4 * 8.0 / 5)
+
+
+@pytest.mark.parametrize("current", [1, 2])
+def test_a_rate_from_fewer_than_three_steps_is_trusted_as_a_guess(current: int) -> None:
+    rec = record("job", created=0.0, started_at=0.0, progress=progress(current, 100))
+    view = build_status(snapshot(rec, {"status": "PROGRESS"}, now=1.0), REPORTS)
+    assert view.estimate is not None and view.estimate.guess
+    assert view.retry_after == 1  # the job's age ahead, not the 49+ s the rate says
 
 
 def test_a_count_past_its_total_still_polls_again() -> None:
     rec = record("job", created=0.0, started_at=1.0, progress=Progress(120, 100, 99))
     view = build_status(snapshot(rec, {"status": "PROGRESS"}, now=10.0), REPORTS)
     assert view.retry_after == 1
+
+
+def slow_first_step(length: float, steps: int, extra: float = 1.0) -> Callable[[float], float]:
+    """Steps of equal length, but the first takes `extra` s longer (a busy worker)."""
+    step = (length - extra) / steps
+
+    def shape(x: float) -> float:
+        t = x * length
+        return 0.0 if t < step + extra else (1 + (t - step - extra) / step) / steps
+
+    return shape
+
+
+@pytest.mark.parametrize("length", [2.0, 8.0])
+def test_a_slow_first_step_does_not_send_a_short_job_s_client_past_the_end(length: float) -> None:
+    # bench.polling on a loaded machine: a 2 s job of 10 steps whose first step took a
+    # second, so the rate from that one step predicted twice the length and the client
+    # came back 1.3 s late. Until MIN_STEPS_FOR_RATE steps are counted it is sent no
+    # further than the job's age ahead (doubling), and learns of the end on time.
+    job = SimJob(length, 10, shape=slow_first_step(length, 10))
+    requests, late = follow(job)
+    assert 0 <= late <= target_lateness(job), late
+    assert requests <= 7, requests  # the estimate was off: a poll more, not lateness
