@@ -39,8 +39,8 @@ def post(session: requests.Session, base: str, year: int, **headers: str) -> req
     return session.post(base + "/api/reports", json=body, headers=headers, timeout=120)
 
 
-def computed(session: requests.Session, base: str, year: int) -> float:
-    """Seconds until a no-cache submit of `year` is Complete (it computes)."""
+def computed(session: requests.Session, base: str, year: int) -> tuple[float, dict[str, Any]]:
+    """Seconds until a no-cache submit of `year` is Complete (it computes), and its document."""
     t = time.perf_counter()
     resp = post(session, base, year, **{"Cache-Control": "no-cache", "Prefer": "wait=60"})
     doc = resp.json()
@@ -48,7 +48,21 @@ def computed(session: requests.Session, base: str, year: int) -> float:
         got = session.get(base + resp.headers["Location"], headers={"Prefer": "wait=30"})
         doc = got.json()
     assert doc["status"] == "Complete" and "cached" not in doc, doc
-    return time.perf_counter() - t
+    return time.perf_counter() - t, doc
+
+
+def figures(session: requests.Session, base: str, doc: dict[str, Any]) -> dict[str, Any]:
+    """The report a job's download gives, without when it was generated."""
+    got = session.get(base + doc["reportURL"], timeout=120)
+    got.raise_for_status()
+    report = dict(got.json())
+    report.pop("generatedAt", None)
+    return report
+
+
+def computations(log: str, job_ids: list[str]) -> int:
+    """How many of these jobs the worker received (ran), from its log."""
+    return sum(log.count(f"[{job_id}] received") for job_id in job_ids)
 
 
 def answered(session: requests.Session, base: str, year: int) -> tuple[float, dict[str, Any]]:
@@ -101,15 +115,18 @@ def measure(run: Any, rows_list: list[int], runs: int, row: Row, var: Any) -> No
         if "DATA_FINGERPRINT_SECONDS" in os.environ:  # e.g. 1: every hit finds it stale
             web_env["DATA_FINGERPRINT_SECONDS"] = os.environ["DATA_FINGERPRINT_SECONDS"]
         base = run.web("reuseweb", bare=False, extra=web_env)
-        run.worker("reuseworker", raw=False, extra={"DATABASE_URL": url})
+        # INFO: the worker logs "[<job id>] received" for each job it runs (counted below)
+        run.worker("reuseworker", raw=False, extra={"DATABASE_URL": url, "LOG_LEVEL": "info"})
         miss, hit, cold, stale, fingerprint = Figure(), Figure(), Figure(), Figure(), Figure()
-        ratio, all_complete = Figure(), True
+        ratio, all_complete, identical = Figure(), True, True
         with requests.Session() as s:
             computed(s, base, YEAR)  # warm up: page cache, connections
             for _ in range(runs):
-                miss.add(computed(s, base, YEAR))
+                seconds, computed_doc = computed(s, base, YEAR)
+                miss.add(seconds)
                 seconds, doc = answered(s, base, YEAR)
                 all_complete &= doc["status"] == "Complete" and doc.get("cached") is True
+                identical &= figures(s, base, doc) == figures(s, base, computed_doc)
                 hit.add(seconds)
                 ratio.add(seconds / miss.runs[-1])
                 run.redis.delete(keys.data_version())  # the next submit reads the database
@@ -128,6 +145,7 @@ def measure(run: Any, rows_list: list[int], runs: int, row: Row, var: Any) -> No
             docs = concurrently(base, YEAR - 1, 10)
             after = reuse_counts(base)
         delta = {k: after.get(k, 0) - before.get(k, 0) for k in ("hit", "shared", "miss")}
+        ran = computations(run.stack.log("reuseworker"), [d["id"] for d in docs])
         run.stop("reuseworker")
         run.stop("reuseweb")
         engine.dispose()
@@ -140,6 +158,14 @@ def measure(run: Any, rows_list: list[int], runs: int, row: Row, var: Any) -> No
             ratio,
             "Complete in the 202",
             all_complete,
+        )
+        row(
+            f"{label}: the hit's downloaded figures equal the computed ones",
+            "identical" if identical else "DIFFERENT",
+            f"{runs} runs",
+            None,
+            "identical",
+            identical,
         )
         row(
             f"{label}: hit whose version is read from the database vs the fingerprint query (s)",
@@ -159,10 +185,11 @@ def measure(run: Any, rows_list: list[int], runs: int, row: Row, var: Any) -> No
         )
         finished = sum(1 for d in docs if d.get("status") == "Complete")
         row(
-            f"{label}: ten concurrent identical submits: computations (hit/shared)",
-            f"{delta['miss']:.0f} ({delta['hit']:.0f}/{delta['shared']:.0f})",
+            f"{label}: ten concurrent identical submits: computations by the metrics"
+            " (hit/shared) and by the worker log",
+            f"{delta['miss']:.0f} ({delta['hit']:.0f}/{delta['shared']:.0f}); log {ran}",
             f"{finished}/10 Complete",
             None,
             "1",
-            delta["miss"] == 1 and finished == 10,
+            delta["miss"] == 1 and ran == 1 and finished == 10,
         )

@@ -84,6 +84,11 @@ class Backend(WebClients):
         leader = self.jobs.read(follows)
         if leader is not None:
             leader = self.settle(leader)
+        elif follows and self.jobs.being_created(follows):
+            # The leader's own submit is still enqueueing it (its record is provisional
+            # until then): wait for it, as for a running leader. A leader whose enqueue
+            # fails is discarded, or expires, and is lost then.
+            return snap
         if leader is None:
             problem = {
                 **NOT_STARTED,

@@ -133,6 +133,11 @@ class JobStore:
             )
         return out
 
+    def being_created(self, job_id: str) -> bool:
+        """True while a created job's enqueue is not yet confirmed (read() shows nothing)."""
+        with reachable():
+            return bool(self.redis.hexists(self.keys.job(job_id), PENDING))
+
     def existed(self, job_id: str) -> str | None:
         """The owner of a job whose record is gone but whose tombstone remains."""
         with reachable():

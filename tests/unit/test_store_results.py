@@ -338,6 +338,27 @@ def test_a_follower_of_a_leader_that_was_never_enqueued_fails_when_read(
     assert snap.record.error["title"] == NOT_STARTED["title"]
 
 
+def test_a_follower_of_a_leader_still_being_enqueued_waits_for_it(
+    store: JobStore, shares: ResultShare, client: fakeredis.FakeRedis, backend: Backend
+) -> None:
+    # Given a follower that attached while the leader's own submit was still enqueueing
+    # it (the leader's record provisional: bench.reuse's ten concurrent submits on 10M
+    # rows saw nine followers failed as "lost before it ran" in that window)
+    rec = created(store, "lead")
+    shares.attach(rec, DIGEST, fresh=False)
+    shares.attach(created(store, "f0", owner="bob"), DIGEST, fresh=False)
+    # When the follower is read before the leader's enqueue is confirmed
+    snap = backend.read("f0")
+    # Then it is still waiting for the leader, not failed
+    assert snap is not None and snap.record.error is None and snap.record.finished_at is None
+    # And once the leader is enqueued and has succeeded, the follower gets its result
+    store.commit(rec)
+    client.set("celery-task-meta-lead", json.dumps({"status": "SUCCESS", "result": RESULT}))
+    client.hset("test:job:lead", "finishedAt", repr(time.time()))
+    done = backend.read("f0")
+    assert done is not None and done.result == RESULT
+
+
 def test_a_follower_gets_the_result_even_if_the_worker_could_not_pass_it_on(
     store: JobStore, shares: ResultShare, client: fakeredis.FakeRedis, backend: Backend
 ) -> None:
