@@ -77,7 +77,9 @@ class ReuseStack:
         return sum(log.count(f"[{job_id}] received") for job_id in job_ids)
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
 def reuse(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, redis_url: str
 ) -> Iterator[ReuseStack]:
