@@ -38,7 +38,10 @@ def overdue_problem(
 ) -> dict[str, Any] | None:
     """The error to fail a job with if it is past its bound, else None."""
     rec = snap.record
-    if rec.finished_at is not None or state_for(snap.celery_state).terminal:
+    # A record that says finished without an error, a cancellation or Celery's final
+    # result is of a run cut off before its result was stored: not finished.
+    ended = rec.finished_at is not None and (rec.error is not None or rec.cancel_requested)
+    if ended or state_for(snap.celery_state).terminal:
         return None
     now = time.time() if now is None else now
     if rec.deadline is not None:

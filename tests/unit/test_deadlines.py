@@ -95,7 +95,17 @@ def test_finished_jobs_are_never_overdue() -> None:
     late = CREATED + 10_000
     assert overdue_problem(job({"status": "SUCCESS"}, CREATED + 1), SETTINGS, late) is None
     assert overdue_problem(job({"status": "FAILURE"}), SETTINGS, late) is None
-    assert overdue_problem(job(None, CREATED + 1, finished=CREATED + 2), SETTINGS, late) is None
+    failed = job(None, CREATED + 1, finished=CREATED + 2, error={"type": "t"})
+    assert overdue_problem(failed, SETTINGS, late) is None
+
+
+def test_a_record_finished_without_its_result_can_be_overdue() -> None:
+    # Given a run cut off after its record's end but before Celery's result was stored
+    cut = job({"status": "STARTED"}, CREATED + 1, finished=CREATED + 2)
+    # Then it is not finished: past its deadline it is overdue (its worker was lost)
+    assert overdue_problem(cut, SETTINGS, CREATED + 1) is None
+    problem = overdue_problem(cut, SETTINGS, CREATED + 10_000)
+    assert problem is not None and problem["type"] == WORKER_LOST["type"]
 
 
 def test_a_record_failed_by_the_deadline_shows_failed_whatever_celery_last_said() -> None:
