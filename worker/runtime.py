@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,6 +39,7 @@ from jobs.store.record import Progress
 from jobs.store.runs import Claim, Superseded
 from jobs.webhooks.events import emit
 from sales.db import engine_for
+from worker.fence import drop_superseded, record_end
 
 log = logging.getLogger(__name__)
 
@@ -188,28 +188,6 @@ def _claim(task: Task, ctx: JobContext) -> None:
         )
 
 
-def record_end(job_id: str, write: Callable[[], None]) -> None:
-    """Write a run's end, or drop the run without a result (nothing stored, Celery's
-    result included) when that cannot be done:
-
-    - superseded (the job was claimed again since: this worker was cut off, and another
-      worker took the job over): the later run has the last word; Ignore acks this
-      delivery (already requeued or restored by the broker);
-    - the store out of reach (after the client's own retries), or the soft time limit
-      while trying: Reject with requeue hands the job back to the broker, whose
-      redelivery runs it again (if the broker is out of reach too, the visibility
-      timeout or the closed connection does the same).
-    """
-    try:
-        write()
-    except Superseded:
-        log.warning("job %s: claimed again since this run started; dropping this run", job_id)
-        raise Ignore() from None
-    except (StoreUnavailable, redis.RedisError, SoftTimeLimitExceeded) as exc:
-        log.warning("job %s: its end could not be recorded (%r); handing it back", job_id, exc)
-        raise Reject(f"not recorded ({exc!r}): handed back to the broker", requeue=True) from None
-
-
 def run_job(
     task: Task, kind: JobKind, job_type: str, job_id: str, parameters: dict[str, Any]
 ) -> Any:
@@ -233,8 +211,7 @@ def run_job(
     except (Ignore, Reject):
         raise
     except Superseded:
-        log.warning("job %s: claimed again since this run started; dropping this run", job_id)
-        raise Ignore() from None
+        drop_superseded(job_id)
     except JobCancelled:
         log.info("job %s cancelled by its client", job_id)
         end()

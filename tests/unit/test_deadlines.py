@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from app.services.backend import Backend
-from jobs.deadlines import overdue_problem, redelivery_bound, run_deadline
+from jobs.deadlines import CLAIM_SLACK, overdue_problem, redelivery_bound, run_deadline
 from jobs.problems import NOT_STARTED, WORKER_LOST
 from jobs.settings import Settings
 from jobs.states import State
@@ -73,6 +73,17 @@ def test_a_run_must_end_or_restart_within_visibility_plus_scan_plus_slack() -> N
     bound = redelivery_bound(SETTINGS)
     assert bound > SETTINGS.visibility_timeout > SETTINGS.task_time_limit
     assert run_deadline(SETTINGS, now=100.0) == 100.0 + bound
+
+
+def test_on_rabbitmq_a_run_must_end_within_the_hard_limit_or_be_back_after_heartbeats() -> None:
+    # RabbitMQ has no visibility timeout: a lost worker's delivery comes back when its
+    # connection is closed after missed heartbeats (about 20 s), a healthy run holds it
+    # up to the hard limit
+    fast = Settings(celery_broker_url="amqp://guest:guest@rabbit//", task_soft_time_limit=5,
+                    task_time_limit=6, broker_visibility_timeout=8)  # fmt: skip
+    assert redelivery_bound(fast) == 3 * 10 + CLAIM_SLACK
+    slow = Settings(celery_broker_url="amqp://guest:guest@rabbit//", task_time_limit=660)
+    assert redelivery_bound(slow) == 660 + CLAIM_SLACK
 
 
 def test_a_running_job_is_overdue_only_after_its_deadline() -> None:

@@ -161,3 +161,22 @@ def test_an_overdue_verdict_never_touches_a_job_with_its_result(
     assert not store.fail_overdue(stale.record, PROBLEM)
     snap = store.read("job-1")
     assert snap is not None and snap.record.error is None and snap.celery_state == "SUCCESS"
+
+
+def test_a_run_of_a_job_failed_as_lost_cannot_change_it(
+    store: JobStore, ledger: RunLedger, submit: Submit, client: fakeredis.FakeRedis, keys: Keys
+) -> None:
+    # Given a job failed by the deadline check while its cut-off worker was still running it
+    submit()
+    _, attempt = ledger.claim("job-1", "w1@host", 1000.0)
+    snap = store.read("job-1")
+    assert snap is not None and store.fail_overdue(snap.record, PROBLEM)
+    before = client.hgetall(keys.job("job-1"))
+    # When that worker's link comes back and its run reports a step, then succeeds
+    with pytest.raises(Superseded):
+        ledger.step("job-1", Progress(2, 3, 66), attempt=attempt)
+    with pytest.raises(Superseded):
+        ledger.finish("job-1", LABEL, 1.0, attempt=attempt, result={"n": 1})
+    # Then the job stays Failed, as its client may have seen it: nothing was written
+    assert client.hgetall(keys.job("job-1")) == before
+    assert client.get(keys.celery_meta("job-1")) is None
