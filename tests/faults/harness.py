@@ -189,6 +189,7 @@ def start_fault_stack(
             "DATABASE_URL": database_url,
             "WEB_CONCURRENCY": "1",
             "WEB_THREADS": "8",
+            "WORKER_HEARTBEAT_FILE": str(log_dir / "worker.heartbeat"),
             **FAST_LIMITS,
             **brokers.broker_env(),
             **env,
