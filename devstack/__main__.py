@@ -5,13 +5,11 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-from devstack import redis_server
+from devstack import redis_server, testrun
 from devstack.debian import ensure_command
 from devstack.procfile import read_procfile
 from jobs.settings import DEFAULT_REDIS_URL, PROJECT_ROOT
@@ -73,42 +71,10 @@ def serve(args: argparse.Namespace) -> int:
     return int(manager.returncode or 0)
 
 
-# The suites run a second time with RabbitMQ as the broker (TEST_BROKER=rabbitmq), in a
-# pytest session of their own beside the first: its own Redis, PostgreSQL schemas,
-# virtual hosts, ports and temporary directory. The namespace hosts run in the first only.
-RABBITMQ_SUITES = ["tests/integration", "tests/contract", "tests/faults"]
-RABBITMQ_LOG = VAR / "test-rabbitmq.log"
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
-
-
-def _rabbitmq_pass(env: dict[str, str]) -> tuple[list[str], dict[str, str]] | None:
-    """The second session's command and environment, or None (said why) when this
-    machine has no usable RabbitMQ; in CI one is installed and started first, and
-    without one `./dev test` fails."""
-    from devstack import rabbitmq
-
-    url = env.get("TEST_AMQP_URL", rabbitmq.DEFAULT_AMQP_URL)
-    reason = rabbitmq.ensure_running(url) if IN_CI else rabbitmq.unusable_reason(url)
-    if reason is not None:
-        print(f"RabbitMQ pass skipped: {reason}.", flush=True)
-        if IN_CI:
-            raise SystemExit("CI must run the RabbitMQ pass: failing.")
-        print(
-            "  Install and start RabbitMQ (Debian: apt-get install rabbitmq-server), or set "
-            "TEST_AMQP_URL, to run the integration, contract and fault suites on it too.",
-            flush=True,
-        )
-        return None
-    cmd = [
-        sys.executable, "-m", "pytest", *RABBITMQ_SUITES, "-p", "no:cacheprovider",
-        "--basetemp", str(VAR / "pytest-rabbitmq"),
-    ]  # fmt: skip
-    return cmd, {**env, "TEST_BROKER": "rabbitmq"}
-
-
 def test(args: argparse.Namespace) -> int:
     """Lint, type-check and run every test against a Redis of the tests' own; with no
-    arguments, the integration, contract and fault suites also on RabbitMQ, at once."""
+    arguments, the integration, contract and fault suites also on RabbitMQ, all at once
+    (devstack/testrun.py)."""
     env = _env()
     steps = [
         ["ruff", "check", "."],
@@ -127,43 +93,15 @@ def test(args: argparse.Namespace) -> int:
         print("no nft: the namespace-host scenarios will skip (and fail in CI)", flush=True)
     # Each pytest session starts a Redis of its own on a free port (tests/conftest.py),
     # so parallel runs never share a queue or flush each other's data. A Redis given
-    # in TEST_REDIS_URL is used (and flushed) instead: then one session only.
-    second = None
-    if not args.pytest_args and not env.get("TEST_REDIS_URL"):
-        second = _rabbitmq_pass(env)
-    cmd = [sys.executable, "-m", "pytest", *args.pytest_args]
-    background = None
-    if second is not None:
-        VAR.mkdir(exist_ok=True)
-        print("$", "TEST_BROKER=rabbitmq", shlex.join(second[0]), f"> {RABBITMQ_LOG}", flush=True)
-        log = open(RABBITMQ_LOG, "wb")  # noqa: SIM115 - closed after the session below
-        background = (time.monotonic(), log, subprocess.Popen(
-            second[0], env=second[1], cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        ))  # fmt: skip
-    print("$", shlex.join(cmd), flush=True)
-    started = time.monotonic()
-    try:
-        code = subprocess.run(cmd, env=env, cwd=PROJECT_ROOT).returncode
-    except KeyboardInterrupt:
-        if background is not None:
-            os.killpg(background[2].pid, signal.SIGINT)
-        raise
-    took = time.monotonic() - started
-    if background is None:
-        return code
-    since, log, proc = background
-    rabbit_code = proc.wait()
-    rabbit_took = time.monotonic() - since
-    log.close()
-    print(f"\n===== RabbitMQ pass (TEST_BROKER=rabbitmq {' '.join(RABBITMQ_SUITES)}) =====")
-    sys.stdout.write(RABBITMQ_LOG.read_text(errors="replace"))
-    print(
-        f"\nRedis pass: exit {code} in {took:.0f} s; RabbitMQ pass: exit {rabbit_code} in "
-        f"{rabbit_took:.0f} s (they ran at once; log: {RABBITMQ_LOG})",
-        flush=True,
-    )
-    return code or rabbit_code
+    # in TEST_REDIS_URL is used (and flushed) instead: then one session only. With
+    # arguments, one session runs them.
+    if args.pytest_args or env.get("TEST_REDIS_URL"):
+        cmd = [sys.executable, "-m", "pytest", *args.pytest_args]
+        print("$", shlex.join(cmd), flush=True)
+        return subprocess.run(cmd, env=env, cwd=PROJECT_ROOT).returncode
+    in_ci = env.get("CI", "").lower() in {"1", "true", "yes"}
+    with_rabbitmq = testrun.rabbitmq_usable(env, in_ci)
+    return testrun.run_all(testrun.sessions(env, with_rabbitmq))
 
 
 def bench(bench_args: list[str]) -> int:
