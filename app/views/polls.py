@@ -18,8 +18,11 @@ the read is not repeated.
 
 from __future__ import annotations
 
+import functools
+import json
 import re
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, request
@@ -30,7 +33,10 @@ from app.http.responses import POLL_HEADERS, poll_code, status_fields
 from app.services.access import visible
 from app.services.backend import backend_of
 from app.views.metrics import count_poll
-from jobs.status import build_status
+from jobs.kinds import JobKind
+from jobs.status import ESTIMATE_FIELD, StableStatus, clocked_status, stable_status
+from jobs.store.jobs import snapshot_of
+from jobs.store.record import JobRecord, JobSnapshot
 
 # Werkzeug's `uuid` converter's pattern (the Flask route's), and the route's shape.
 STATUS_PATH = re.compile(
@@ -38,6 +44,9 @@ STATUS_PATH = re.compile(
 )
 DEFERRED = "async_reports.deferred_error"
 REASONS = {200: "200 OK", 304: "304 NOT MODIFIED"}
+# Parsed reads kept per process, and the largest Celery meta kept (a big result is
+# parsed per poll instead of held in memory).
+MEMO_SIZE, MAX_MEMO_META = 512, 16384
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -48,6 +57,9 @@ class PollFastPath:
     def __init__(self, app: Flask, wsgi_app: WSGIApp) -> None:
         self.app = app
         self.wsgi_app = wsgi_app
+        # Parsed reads by their raw reply: a job polled again unchanged is not parsed,
+        # built, hashed or serialised again (thread-safe; bounded).
+        self._parsed = functools.lru_cache(maxsize=MEMO_SIZE)(self._parse)
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         """Answer a plain poll, or hand the request on."""
@@ -88,18 +100,56 @@ class PollFastPath:
         )
         if owner is None:
             return None  # 401, with its challenge
-        snap = b.jobs.read(job_id)
-        if snap is None or not visible(snap, kind, owner) or not b.settled(snap):
+        found = b.jobs.read_raw(job_id)
+        if found is None:
             return None
-        view = build_status(snap, kind)
+        flat, meta, rank, mean, slots = found
+        parse = self._parse if meta is not None and len(meta) > MAX_MEMO_META else self._parsed
+        parsed = parse(kind, tuple(flat), meta)
+        if parsed is None:
+            return None  # its enqueue is unconfirmed: not visible yet
+        snap = JobSnapshot(
+            parsed.record, parsed.meta, rank, float(mean) if mean else None, int(slots)
+        )
+        if not visible(snap, kind, owner) or not b.settled(snap):
+            return None
+        view = clocked_status(parsed.stable, snap)
         code = poll_code(view, parse_etags(environ.get("HTTP_IF_NONE_MATCH")))
-        headers, body = status_fields(view, code, POLL_HEADERS, self.app.json.dumps)
+        headers, body = status_fields(
+            view, code, POLL_HEADERS, lambda doc: with_estimate(parsed.body, doc)
+        )
         data = body.encode()
         if code != 304:
             headers += [("Content-Type", "application/json"), ("Content-Length", str(len(data)))]
         headers.append((request_ids.HEADER, request_ids.choose(environ.get("HTTP_X_REQUEST_ID"))))
         count_poll(kind.name, code)
         return REASONS[code], headers, data
+
+    def _parse(self, kind: JobKind, flat: tuple[str, ...], meta: str | None) -> Parsed | None:
+        """A read's record, meta, stable document and its JSON (None while pending)."""
+        snap = snapshot_of((list(flat), meta, None, None, 0))
+        if snap is None:
+            return None
+        stable = stable_status(snap, kind)
+        return Parsed(snap.record, snap.celery_meta, stable, self.app.json.dumps(stable.document))
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """What a read gives that only a change of the job changes (shared: read-only)."""
+
+    record: JobRecord
+    meta: dict[str, Any] | None
+    stable: StableStatus
+    body: str  # the stable document as the app serialises it
+
+
+def with_estimate(body: str, document: dict[str, Any]) -> str:
+    """The serialised document: the stable part, plus the estimate if it has one (last)."""
+    remaining = document.get(ESTIMATE_FIELD)
+    if remaining is None:
+        return body
+    return f"{body[:-1]}, {json.dumps(ESTIMATE_FIELD)}: {json.dumps(remaining)}}}"
 
 
 def raise_deferred() -> None:

@@ -159,7 +159,7 @@ def test_errors_of_the_read_are_answered_by_flask_without_a_second_read(
         reads.append(job_id)
         raise StoreUnavailable("Connection refused")
 
-    monkeypatch.setattr(backend.jobs, "read", down)
+    monkeypatch.setattr(backend.jobs, "read_raw", down)
     # When a job is polled
     resp = app.test_client().get(URL)
     # Then the answer is the one problem+json 503 of the app, after a single read
@@ -239,3 +239,22 @@ def test_a_job_past_its_queue_timeout_is_failed_by_the_view(
     # Then the fast path handed it over, and the view failed it as the read settles it
     assert answered == ["flask"]
     assert resp.status_code == 200 and resp.get_json()["status"] == "Failed"
+
+
+def test_a_change_of_the_job_is_never_answered_from_an_earlier_parse(
+    app: Flask, submit: Submit, ledger: RunLedger, answered: list[str]
+) -> None:
+    # Given a running job polled once (its parse kept)
+    queued(submit)
+    ledger.claim(JOB, "w1@host", 4e9)
+    ledger.step(JOB, Progress(1, 3, 33))
+    client = app.test_client()
+    first = client.get(URL)
+    assert first.get_json()["progress"]["current"] == 1
+    # When it makes a step and is polled again, plainly and with the old ETag
+    ledger.step(JOB, Progress(2, 3, 66))
+    plain = client.get(URL, headers={"If-None-Match": first.headers["ETag"]})
+    # Then the answer is the new document, under a new ETag, from the fast path
+    assert plain.status_code == 200 and plain.get_json()["progress"]["current"] == 2
+    assert plain.headers["ETag"] != first.headers["ETag"]
+    assert answered == ["fast", "fast"]
