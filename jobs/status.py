@@ -207,8 +207,24 @@ def progress_interval(view: StatusView) -> float:
     return min(MAX_PROGRESS_INTERVAL, max(MIN_PROGRESS_INTERVAL, PROGRESS_SHARE * expected))
 
 
+@dataclass(frozen=True)
+class StableStatus:
+    """The part of a status document the clock does not change (and its ETag)."""
+
+    document: dict[str, Any]  # without estimatedTimeRemaining
+    state: State
+    etag: str
+    progress: dict[str, Any]
+
+
 def build_status(snap: JobSnapshot, kind: JobKind) -> StatusView:
     """The status document of one job, its ETag and Retry-After."""
+    return clocked_status(stable_status(snap, kind), snap)
+
+
+def stable_status(snap: JobSnapshot, kind: JobKind) -> StableStatus:
+    """The document of a job as its record and Celery's result make it, and its ETag:
+    a function of those alone (and the kind), so the same read gives the same one."""
     rec = snap.record
     state = job_state(snap)
     progress = _progress(snap, state, kind.progress_unit)
@@ -242,10 +258,22 @@ def build_status(snap: JobSnapshot, kind: JobKind) -> StatusView:
     # The estimate changes as the clock runs; the ETag covers everything else,
     # so a client polling with If-None-Match gets 304 until something happens.
     tag = hashlib.blake2b(json.dumps(doc, sort_keys=True).encode(), digest_size=12).hexdigest()
-    estimate = _estimate(snap, state, progress)
+    return StableStatus(doc, state, f'W/"{tag}"', progress)
+
+
+def clocked_status(stable: StableStatus, snap: JobSnapshot) -> StatusView:
+    """The whole status view: the stable part plus what the clock and the queue change
+    (the estimate, last in the document, and Retry-After), as of `snap.read_at`."""
+    rec = snap.record
+    estimate = _estimate(snap, stable.state, stable.progress)
+    doc = stable.document
     if estimate is not None:
-        doc["estimatedTimeRemaining"] = f"{max(1, math.ceil(estimate.remaining))} seconds"
+        remaining = f"{max(1, math.ceil(estimate.remaining))} seconds"
+        doc = {**doc, ESTIMATE_FIELD: remaining}
     age = max(0.0, snap.read_at - rec.created_at)
-    return StatusView(
-        doc, state, f'W/"{tag}"', retry_after_for(state, estimate, age), estimate, age
-    )
+    retry_after = retry_after_for(stable.state, estimate, age)
+    return StatusView(doc, stable.state, stable.etag, retry_after, estimate, age)
+
+
+# The one field of a status document that changes with the clock alone (always last).
+ESTIMATE_FIELD = "estimatedTimeRemaining"

@@ -151,9 +151,14 @@ def classify_database_error(exc: DBAPIError | NoSuchTableError) -> JobError:
     return JobError("The sales database rejected a query of this job.")
 
 
-def _claim(task: Task, job_id: str) -> None:
-    """Claim the run, or end this delivery (Ignore) when the job must not run."""
-    outcome, attempts = clients().ledger.claim(
+# Jobs this process claimed that asked for no webhook: their `completed` event (the
+# task's postrun, worker/tasks.py) needs no read of the job. Popped by the postrun.
+WITHOUT_WEBHOOK: set[str] = set()
+
+
+def _claim(task: Task, job_id: str) -> dict[str, Any] | None:
+    """Claim the run (its webhook), or end this delivery (Ignore) when it must not run."""
+    outcome, attempts, webhook = clients().ledger.claim(
         job_id, task.request.hostname or "worker", run_deadline(SETTINGS)
     )
     # A revoke can be lost (it lives in the workers' memory); the flag, which the
@@ -174,6 +179,7 @@ def _claim(task: Task, job_id: str) -> None:
             "stopped each time (it may need more memory than a worker has). It will "
             "not be tried again; ask for less work or tell the operators."
         )
+    return webhook
 
 
 def run_job(
@@ -184,8 +190,11 @@ def run_job(
     label = f"{kind.name}:{job_type}"
     ctx = JobContext(job_id, SETTINGS, kind)
     try:
-        _claim(task, job_id)
-        ctx.webhook = emit_event(kind, job_id, "started")
+        ctx.webhook = _claim(task, job_id)
+        if ctx.webhook is None:
+            WITHOUT_WEBHOOK.add(job_id)
+        elif "started" in ctx.webhook["events"]:
+            emit_event(kind, job_id, "started")
         try:
             result = load_executor(kind)(ctx, job_type, parameters)
         except (DBAPIError, NoSuchTableError) as exc:
