@@ -43,8 +43,9 @@ from app.views.metrics import count_submission
 from app.views.push import WEBHOOK_QUERY, add_push, query_webhook, with_webhook
 from app.views.resources import add_resource
 from jobs.kinds import JobKind, Submission
+from jobs.polling import MIN_RETRY_AFTER, progress_interval
 from jobs.settings import Settings
-from jobs.status import MIN_RETRY_AFTER, build_status, progress_interval, status_url
+from jobs.status import build_status, status_url
 from jobs.webhooks.request import split_body, with_webhook_fields
 
 
@@ -222,7 +223,11 @@ def job_blueprint(kind: JobKind, settings: Settings) -> Blueprint:
                         view = build_status(found or load_job(kind, job_id), kind)
                     elif unchanged(view):
                         found = waiting.wait_for_change(
-                            str(job_id), kind, wait, unchanged, progress_interval(view)
+                            str(job_id),
+                            kind,
+                            wait,
+                            unchanged,
+                            progress_interval(view.age, view.estimate),
                         )
                         view = build_status(found or load_job(kind, job_id), kind)
             # A plain poll (no Prefer) is usually answered before Flask (app/views/polls.py)
