@@ -91,8 +91,12 @@ OPERATIONS = [
     ("GET", "/api/reports/{job_id}/download"),
     ("GET", "/api/report-types"),
     ("GET", "/api/imports"),
-    # POST /api/imports is left out: its CSV body's rules (a header row naming the
-    # required columns in any order) are not in the document yet.
+    # POST /api/imports is left out. Its rule at the door, a header row naming each of
+    # seven columns exactly once in any order (id optional), is a permutation that a
+    # JSON Schema `pattern` can say only with lookaheads, which Hypothesis cannot
+    # generate from; as documented now (`type: string`) schemathesis sends an empty body
+    # as valid data (400, ST202) and a long multi-byte `webhook` query as invalid data
+    # that gunicorn answers 414 (not among the statuses it counts as a rejection).
     ("DELETE", "/api/imports/{job_id}"),
     ("GET", "/api/imports/{job_id}/status"),
     ("GET", "/api/imports/{job_id}/errors"),
