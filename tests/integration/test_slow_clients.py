@@ -242,7 +242,10 @@ def test_plain_gets_find_a_thread_among_long_polls_event_streams_and_stalled_upl
     (tmp_path / "plain_gets.txt").write_text(" ".join(f"{t:.4f}" for t in times))
     (tmp_path / "mix.txt").write_text(f"long polls waited {waited}; streams {watched}")
     assert len(times) >= 10
-    assert times[-1] < 1.0, f"slowest plain GET {times[-1]:.2f}s; p50 {times[len(times) // 2]:.3f}"
+    # (0.5-0.6 s at worst seen at load 8; threads taken by the stallers and waits made
+    # plain GETs take 5 s and more before the bounded reads: 2 s keeps the margin of a
+    # loaded CI machine running four test sessions at once)
+    assert times[-1] < 2.0, f"slowest plain GET {times[-1]:.2f}s; p50 {times[len(times) // 2]:.3f}"
     # And the mix was real: streams and long polls both held (a stream's status event read,
     # a long poll's wait applied), the rest answered at once or told to come back (503)
     assert sum(1 for read, _ in watched if read) >= 3 and waited >= 1, (waited, watched)
