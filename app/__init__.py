@@ -37,7 +37,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from app.http import auth, openapi, problems, request_ids
     from app.http.api import ProblemApi
     from app.services import backend, waiting
-    from app.views import metrics
+    from app.views import metrics, polls
     from app.views.dashboard import page as dashboard_page
     from app.views.data import bp as data_blp
     from app.views.health import bp as health_blp
@@ -74,5 +74,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     auth.init_app(app)
     openapi.init_docs(app)
     waiting.init_app(app)
+    polls.init_app(app)  # last: its hook runs after the others (request id, API key)
     app.extensions["async_reports_catalogues"] = catalogues(api, kinds, settings)
     return app

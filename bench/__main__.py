@@ -312,8 +312,8 @@ class Run:
             p["o50"].text("{:.1f}"),
             p["r50"].text("{:.1f}") + " (apply_async().get())",
             ratio50,
-            "p50 <= 3x",
-            ratio50.median <= 3,
+            "p50 <= 2x",
+            ratio50.median <= 2,
         )
         row(
             "trivial job end to end, ms p99",

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from jobs.result_backend import backend_url
 from jobs.settings import Settings
 
 DEFAULT_QUEUE = "jobs"
@@ -42,8 +41,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
     amqp_options = {"confirm_publish": True} if is_amqp(settings.broker_url) else {}
     return {
         "broker_url": settings.broker_url,
-        # Redis: a state that is not final never replaces a final one (see the module).
-        "result_backend": backend_url(settings.result_backend_url),
+        "result_backend": settings.result_backend_url,
         # JSON only: a pickle message could run code in the worker.
         "task_serializer": "json",
         "result_serializer": "json",

@@ -19,6 +19,7 @@ from jobs.history.recorder import HistoryRecorder
 from jobs.history.tables import create_tables, make_engine
 from jobs.registry import Kinds, load_kinds
 from jobs.settings import Settings
+from jobs.store.celery_results import backend_url
 from jobs.store.connection import connect
 from jobs.store.idempotency import IdempotencyKeys
 from jobs.store.index import OwnerIndex
@@ -84,7 +85,11 @@ def web_celery(settings: Settings) -> Celery:
 def worker_celery(settings: Settings) -> Celery:
     """The workers' Celery app (`celery --app worker`), with the shared configuration."""
     app = Celery("async-reports")
-    app.config_from_object(celery_config(settings))
+    config = celery_config(settings)
+    # Results stored in one round trip per state (check, write, publish: see
+    # jobs/store/celery_results.py) instead of Celery's GET before every SET.
+    config["result_backend"] = backend_url(settings.result_backend_url)
+    app.config_from_object(config)
     return app
 
 

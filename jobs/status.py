@@ -10,17 +10,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from jobs.kinds import JobKind
+from jobs.polling import Estimate, estimate, retry_after_for
 from jobs.problems import CELERY_FAILURES, INTERNAL_ERROR
 from jobs.states import State, state_for
 from jobs.store.record import JobSnapshot, Progress
-
-# Retry-After is whole seconds: at least 1, at most an hour (a bound for wild estimates).
-MIN_RETRY_AFTER, MAX_RETRY_AFTER = 1, 3600
-# How late a client following Retry-After may learn of the end: this share of the job's
-# expected length (since it was submitted), and never less than MIN_LATENESS seconds.
-LATENESS_SHARE, MIN_LATENESS = 0.1, 1.0
-# A progress rate from fewer steps than this sends a client no further than a guess does.
-MIN_STEPS_FOR_RATE = 3
 
 
 def iso(ts: float | None) -> str | None:
@@ -84,53 +77,6 @@ def _progress(snap: JobSnapshot, state: State, unit: str) -> dict[str, Any]:
     }
 
 
-@dataclass(frozen=True)
-class Estimate:
-    """Seconds left: the best guess, the soonest the job plausibly ends, and how it was got.
-
-    `soonest <= remaining`. From progress, `soonest` assumes one more step done than
-    counted (a step may be about to land). A `guess` is trusted less by the polling
-    policy: from recent run times alone (an average of other jobs), or from a rate of
-    fewer than MIN_STEPS_FOR_RATE steps.
-    """
-
-    remaining: float
-    soonest: float
-    guess: bool = False
-
-
-def _estimate(snap: JobSnapshot, state: State, progress: dict[str, Any]) -> Estimate | None:
-    """Seconds left: from progress so far, or from queue position and recent run times."""
-    now, rec, mean = snap.read_at, snap.record, snap.mean_duration
-    if state is State.RUNNING and rec.started_at is not None:
-        elapsed = max(0.0, now - rec.started_at)
-        current, total = progress["current"], progress["total"]
-        if current and total:
-            left = max(0, total - current)
-            # A rate from one or two steps may be far off (a slow first step on a busy
-            # worker): trusted as little as a guess until MIN_STEPS_FOR_RATE are counted.
-            guess = current < MIN_STEPS_FOR_RATE and left > 0
-            mark = rec.progress.mark if rec.progress else None
-            if mark is not None and current - mark[0] >= MIN_STEPS_FOR_RATE - 1:
-                # The rate since the first step: a slow start is not spread over the rest.
-                current, elapsed = current - mark[0], max(0.0, now - mark[1])
-            return Estimate(
-                elapsed * left / current,
-                elapsed * max(0, left - 1) / (current + 1),
-                guess=guess,
-            )
-        if mean is not None:
-            left = max(mean - elapsed, 1.0)
-            return Estimate(left, left, guess=True)
-        return None
-    if state is State.QUEUED and mean is not None:
-        ahead = snap.queue_rank or 0
-        slots = max(snap.worker_slots, 1)
-        left = (math.floor(ahead / slots) + 1) * mean
-        return Estimate(left, left, guess=True)
-    return None
-
-
 def _failure(snap: JobSnapshot) -> dict[str, Any]:
     error = snap.record.error
     if error:
@@ -153,62 +99,24 @@ def _finished_at(snap: JobSnapshot) -> float | None:
     return (parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)).timestamp()
 
 
-def lateness_allowed(expected_total: float) -> float:
-    """How late a client may learn of the end of a job expected to last this long (s)."""
-    return max(MIN_LATENESS, LATENESS_SHARE * expected_total)
+@dataclass(frozen=True)
+class StableStatus:
+    """The part of a status document the clock does not change (and its ETag)."""
 
-
-def retry_after_for(
-    state: State, estimate: Estimate | float | None, age: float = 0.0
-) -> int | None:
-    """How long a client should wait before polling again (None once terminal).
-
-    The aim: few polls, and the end learned within `lateness_allowed` of the job's
-    length. `age` is the seconds since the job was submitted.
-
-    - A progress estimate: poll once the job has plausibly ended (`soonest`, which
-      counts one step more than done) plus half the allowed lateness. A client that
-      comes back too early gets a better estimate, from more progress, and is sent
-      closer to the end; a linear job ends within 2-4 polls.
-    - A guess (from recent run times while queued or before any progress, or from a
-      rate of fewer than MIN_STEPS_FOR_RATE steps): the same aim, but never more than the
-      job's age ahead (doubling), since other jobs of the kind may be longer or shorter
-      and a first step may be slow.
-    - Nothing known: geometric spacing, 10% of the age (at least 1 s), so the end is
-      still learned within 10% of the job's length.
-    """
-    if state.terminal:
-        return None
-    if isinstance(estimate, int | float):
-        estimate = Estimate(float(estimate), float(estimate))
-    if estimate is None:
-        seconds = math.floor(LATENESS_SHARE * age)
-    else:
-        soonest = min(estimate.soonest, estimate.remaining)
-        # Anywhere in [soonest, soonest + allowed] is on time; aim at half of it (a poll
-        # takes time, estimates err), in whole seconds, never past the latest likely end.
-        allowed = lateness_allowed(age + soonest)
-        seconds = max(math.ceil(soonest), math.floor(soonest + allowed / 2))
-        seconds = min(seconds, math.ceil(estimate.remaining))
-        if estimate.guess:  # not more than doubling, not more often than knowing nothing
-            seconds = min(seconds, max(math.floor(age), MIN_RETRY_AFTER))
-            seconds = max(seconds, math.floor(LATENESS_SHARE * age))
-    return int(min(MAX_RETRY_AFTER, max(MIN_RETRY_AFTER, seconds)))
-
-
-# A plain long poll (no `changes=state`) answers progress at most once per this share of
-# the job's expected length, within these bounds: about 100 answers per job, a steady rate.
-PROGRESS_SHARE, MIN_PROGRESS_INTERVAL, MAX_PROGRESS_INTERVAL = 0.01, 1.0, 10.0
-
-
-def progress_interval(view: StatusView) -> float:
-    """Seconds a plain long poll holds a progress-only change back (coalescing steps)."""
-    expected = view.age + (view.estimate.remaining if view.estimate else 0.0)
-    return min(MAX_PROGRESS_INTERVAL, max(MIN_PROGRESS_INTERVAL, PROGRESS_SHARE * expected))
+    document: dict[str, Any]  # without estimatedTimeRemaining
+    state: State
+    etag: str
+    progress: dict[str, Any]
 
 
 def build_status(snap: JobSnapshot, kind: JobKind) -> StatusView:
     """The status document of one job, its ETag and Retry-After."""
+    return clocked_status(stable_status(snap, kind), snap)
+
+
+def stable_status(snap: JobSnapshot, kind: JobKind) -> StableStatus:
+    """The document of a job as its record and Celery's result make it, and its ETag:
+    a function of those alone (and the kind), so the same read gives the same one."""
     rec = snap.record
     state = job_state(snap)
     progress = _progress(snap, state, kind.progress_unit)
@@ -242,10 +150,21 @@ def build_status(snap: JobSnapshot, kind: JobKind) -> StatusView:
     # The estimate changes as the clock runs; the ETag covers everything else,
     # so a client polling with If-None-Match gets 304 until something happens.
     tag = hashlib.blake2b(json.dumps(doc, sort_keys=True).encode(), digest_size=12).hexdigest()
-    estimate = _estimate(snap, state, progress)
-    if estimate is not None:
-        doc["estimatedTimeRemaining"] = f"{max(1, math.ceil(estimate.remaining))} seconds"
+    return StableStatus(doc, state, f'W/"{tag}"', progress)
+
+
+def clocked_status(stable: StableStatus, snap: JobSnapshot) -> StatusView:
+    """The whole status view: the stable part plus what the clock and the queue change
+    (the estimate, last in the document, and Retry-After), as of `snap.read_at`."""
+    rec = snap.record
+    left = estimate(snap, stable.state, stable.progress)
+    doc = stable.document
+    if left is not None:
+        doc = {**doc, ESTIMATE_FIELD: f"{max(1, math.ceil(left.remaining))} seconds"}
     age = max(0.0, snap.read_at - rec.created_at)
-    return StatusView(
-        doc, state, f'W/"{tag}"', retry_after_for(state, estimate, age), estimate, age
-    )
+    retry_after = retry_after_for(stable.state, left, age)
+    return StatusView(doc, stable.state, stable.etag, retry_after, left, age)
+
+
+# The one field of a status document that changes with the clock alone (always last).
+ESTIMATE_FIELD = "estimatedTimeRemaining"

@@ -160,10 +160,16 @@ def classify_database_error(exc: DBAPIError | NoSuchTableError) -> JobError | So
     return JobError("The sales database rejected a query of this job.")
 
 
-def _claim(task: Task, ctx: JobContext) -> None:
-    """Claim the run (its attempt, in ctx), or end this delivery (Ignore) when it must not run."""
+# Jobs this process claimed that asked for no webhook: their `completed` event (the
+# task's postrun, worker/tasks.py) needs no read of the job. Popped by the postrun.
+WITHOUT_WEBHOOK: set[str] = set()
+
+
+def _claim(task: Task, ctx: JobContext) -> dict[str, Any] | None:
+    """Claim the run (its attempt, in ctx; its webhook, returned), or end this delivery
+    (Ignore) when it must not run."""
     job_id = ctx.job_id
-    outcome, attempts = clients().ledger.claim(
+    outcome, attempts, webhook = clients().ledger.claim(
         job_id, task.request.hostname or "worker", run_deadline(SETTINGS)
     )
     if outcome is Claim.RUN:
@@ -186,6 +192,7 @@ def _claim(task: Task, ctx: JobContext) -> None:
             "stopped each time (it may need more memory than a worker has). It will "
             "not be tried again; ask for less work or tell the operators."
         )
+    return webhook
 
 
 def run_job(
@@ -200,8 +207,11 @@ def run_job(
         record_end(job_id, lambda: ledger.finish(job_id, label, None, error, attempt=ctx.attempt))
 
     try:
-        _claim(task, ctx)
-        ctx.webhook = emit_event(kind, job_id, "started")
+        ctx.webhook = _claim(task, ctx)
+        if ctx.webhook is None:
+            WITHOUT_WEBHOOK.add(job_id)
+        elif "started" in ctx.webhook["events"]:
+            emit_event(kind, job_id, "started")
         try:
             result = load_executor(kind)(ctx, job_type, parameters)
         except (DBAPIError, NoSuchTableError) as exc:

@@ -13,7 +13,7 @@ from jobs.kinds import JobKind
 from jobs.registry import load_kinds
 from worker.celery_app import app
 from worker.fence import release_soft_limit
-from worker.runtime import FOLLOWERS, SETTINGS, emit_event, run_job
+from worker.runtime import FOLLOWERS, SETTINGS, WITHOUT_WEBHOOK, emit_event, run_job
 
 
 def _register(kind: JobKind, job_type: str, task_name: str) -> Task:
@@ -51,7 +51,10 @@ def _completed_webhook(sender: Task | None = None, task_id: str | None = None, *
     if task_id is None or name not in TASKS:
         return
     kind, _job_type = KINDS.by_task[name]
-    emit_event(kind, task_id, "completed")
+    if task_id in WITHOUT_WEBHOOK:  # known from its claim: no webhook, nothing to read
+        WITHOUT_WEBHOOK.discard(task_id)
+    else:
+        emit_event(kind, task_id, "completed")
     for follower in FOLLOWERS.pop(task_id, []):  # they ended with it (result reuse)
         emit_event(kind, follower, "completed")
 

@@ -142,8 +142,10 @@ def _http_detail(error: HTTPException) -> str:
         return "No such resource. Check the URL; job ids are the UUIDs this API returned."
     if status == 405:
         return f"{request.method} is not allowed on {request.path}."
-    if status == 413:
-        return "The request body is larger than this service accepts."
+    if status == 413:  # Werkzeug's max_content_length: MAX_REQUEST_BYTES, or a kind's limit
+        limit = request.max_content_length
+        size = f" ({limit} bytes)" if limit else ""
+        return f"The request body is larger than this service accepts{size}; send a smaller one."
     if status == 500:
         return "The service failed to handle this request. It has been logged."
     return error.description or TITLES.get(status, "Error")

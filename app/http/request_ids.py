@@ -23,14 +23,18 @@ def request_id() -> str | None:
     return g.get("request_id")
 
 
+def choose(given: str | None) -> str:
+    """The id of a request that sent `given` as its X-Request-ID: it, if sane, else a new one."""
+    return given if given and ACCEPTED.match(given) else uuid.uuid4().hex
+
+
 def init_app(app: Flask) -> None:
     """Assign a request id to each request and tag published tasks with it."""
     install_producer_hook()
 
     @app.before_request
     def _assign() -> None:
-        given = request.headers.get(HEADER, "")
-        rid = given if ACCEPTED.match(given) else uuid.uuid4().hex
+        rid = choose(request.headers.get(HEADER))
         g.request_id = rid
         REQUEST_ID.set(rid)
 

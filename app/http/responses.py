@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Response, current_app, json, request
+from collections.abc import Callable
+from typing import Any
+
+from flask import Response, current_app, request
+from werkzeug.datastructures import ETags
 
 from app.http.prefer import MAX_PREFER_LENGTH, parse_wait
 from app.http.problems import Problem
@@ -25,10 +29,38 @@ def requested_wait() -> int | None:
     return parse_wait(values, current_app.config["MAX_WAIT_SECONDS"])
 
 
+# Every status poll's answer varies with Prefer (long polls), whether it waited or not.
+POLL_HEADERS = {"Vary": "Prefer"}
+
+
+def poll_code(view: StatusView, if_none_match: ETags) -> int:
+    """304 when the client already has this document (If-None-Match), else 200."""
+    return 304 if matches(if_none_match, view) else 200
+
+
 def not_modified(view: StatusView) -> bool:
     """True when the client's If-None-Match names this document's (weak) tag, or is `*`."""
+    return matches(request.if_none_match, view)
+
+
+def matches(if_none_match: ETags, view: StatusView) -> bool:
+    """True when these If-None-Match tags name the document's (weak) tag, or are `*`."""
     # Weak comparison (RFC 9110 8.8.3.2): W/"x" and "x" both match our W/"x".
-    return request.if_none_match.contains_weak(view.etag.removeprefix("W/").strip('"'))
+    return if_none_match.contains_weak(view.etag.removeprefix("W/").strip('"'))
+
+
+def status_fields(
+    view: StatusView,
+    code: int,
+    headers: dict[str, str] | None,
+    dumps: Callable[[Any], str],
+) -> tuple[list[tuple[str, str]], str]:
+    """The headers and body of a status answer (no body on 304), for Flask or WSGI."""
+    fields = [("ETag", view.etag), ("Cache-Control", "no-cache")]
+    if view.retry_after is not None:
+        fields.append(("Retry-After", str(view.retry_after)))
+    fields.extend((headers or {}).items())
+    return fields, "" if code == 304 else dumps(view.document)
 
 
 def status_response(
@@ -36,9 +68,5 @@ def status_response(
 ) -> Response:
     """Serialise a status document with its caching and polling headers (no body on 304)."""
     # Headers go in with the constructor: setting them one by one costs more per poll.
-    fields = [("ETag", view.etag), ("Cache-Control", "no-cache")]
-    if view.retry_after is not None:
-        fields.append(("Retry-After", str(view.retry_after)))
-    fields.extend((headers or {}).items())
-    body = "" if code == 304 else json.dumps(view.document)
+    fields, body = status_fields(view, code, headers, current_app.json.dumps)
     return Response(body, status=code, mimetype="application/json", headers=fields)

@@ -24,7 +24,7 @@ def load_job(kind: JobKind, job_id: UUID | str) -> JobSnapshot:
     b = backend()
     snap = b.read(str(job_id))
     owner = current_owner()
-    if snap is None or snap.record.owner != owner or snap.record.kind != kind.name:
+    if snap is None or not visible(snap, kind, owner):
         if snap is None and b.jobs.existed(str(job_id)) == owner:
             raise Problem(
                 410,
@@ -37,6 +37,11 @@ def load_job(kind: JobKind, job_id: UUID | str) -> JobSnapshot:
             "returned in a Location header.",
         )
     return snap
+
+
+def visible(snap: JobSnapshot, kind: JobKind, owner: str) -> bool:
+    """True when `owner` may see this job as one of `kind` (else it is a 404 to them)."""
+    return snap.record.owner == owner and snap.record.kind == kind.name
 
 
 def check_poll_rate(job_id: str) -> None:

@@ -51,13 +51,20 @@ class Backend(WebClients):
         snap = self.jobs.read(job_id)
         return None if snap is None else self.settle(snap)
 
+    def settled(self, snap: JobSnapshot) -> bool:
+        """True when `settle` would pass this snapshot unchanged (it needs no write)."""
+        rec = snap.record
+        if rec.follows and rec.finished_at is None:
+            return False
+        return overdue_problem(snap, self.settings, snap.read_at) is None
+
     def settle(self, snap: JobSnapshot) -> JobSnapshot | None:
         """Move a job past its deadline to Failed and re-read it; others pass unchanged."""
-        problem = overdue_problem(snap, self.settings, snap.read_at)
-        if problem is None:
-            if snap.record.follows and snap.record.finished_at is None:
-                return self.settle_follower(snap)
+        if self.settled(snap):
             return snap
+        problem = overdue_problem(snap, self.settings, snap.read_at)
+        if problem is None:  # a follower whose leader may have ended
+            return self.settle_follower(snap)
         if self.jobs.fail_overdue(snap.record, problem):
             log.warning("job %s missed its deadline: %s", snap.record.id, problem["title"])
             followers = self.shares.followers_of(snap.record.id)

@@ -20,7 +20,13 @@ from app.http.openapi import IDEMPOTENCY_KEY, IF_NONE_MATCH, PREFER, errors, hea
 from app.http.parsing import JsonBodyParser, incoming
 from app.http.prefer import applied, parse_changes
 from app.http.problems import Problem
-from app.http.responses import not_modified, requested_wait, status_response
+from app.http.responses import (
+    POLL_HEADERS,
+    not_modified,
+    poll_code,
+    requested_wait,
+    status_response,
+)
 from app.http.schemas import (
     CatalogueSchema,
     FormatQuerySchema,
@@ -37,8 +43,9 @@ from app.views.metrics import count_submission
 from app.views.push import WEBHOOK_QUERY, add_push, query_webhook, with_webhook
 from app.views.resources import add_resource
 from jobs.kinds import JobKind, Submission
+from jobs.polling import MIN_RETRY_AFTER, progress_interval
 from jobs.settings import Settings
-from jobs.status import MIN_RETRY_AFTER, build_status, progress_interval, status_url
+from jobs.status import build_status, status_url
 from jobs.webhooks.request import split_body, with_webhook_fields
 
 
@@ -199,7 +206,7 @@ def job_blueprint(kind: JobKind, settings: Settings) -> Blueprint:
             snap = load_job(kind, job_id)
             check_poll_rate(str(job_id))
             view = build_status(snap, kind)
-            extra = {"Vary": "Prefer"}
+            extra = dict(POLL_HEADERS)
             with waiting.slot(asked) as wait:
                 if wait is not None:
                     extra["Preference-Applied"] = applied(wait, changes)
@@ -216,12 +223,16 @@ def job_blueprint(kind: JobKind, settings: Settings) -> Blueprint:
                         view = build_status(found or load_job(kind, job_id), kind)
                     elif unchanged(view):
                         found = waiting.wait_for_change(
-                            str(job_id), kind, wait, unchanged, progress_interval(view)
+                            str(job_id),
+                            kind,
+                            wait,
+                            unchanged,
+                            progress_interval(view.age, view.estimate),
                         )
                         view = build_status(found or load_job(kind, job_id), kind)
-            if not_modified(view):
-                return status_response(view, 304, extra)
-            return status_response(view, 200, extra)
+            # A plain poll (no Prefer) is usually answered before Flask (app/views/polls.py)
+            # with the same pieces: this is the one place their order is written for both.
+            return status_response(view, poll_code(view, request.if_none_match), extra)
 
     for resource in kind.resources:
         add_resource(blp, kind, resource, FormatQuerySchema)

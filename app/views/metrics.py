@@ -56,8 +56,13 @@ def count_request(resp: Response) -> Response:
     if endpoint.endswith(".Status") and request.method == "GET":
         kind = backend().kinds.by_collection.get(endpoint.partition(".")[0])
         if kind is not None:
-            STATUS_POLLS.labels(kind.name, str(resp.status_code)).inc()
+            count_poll(kind.name, resp.status_code)
     return resp
+
+
+def count_poll(kind: str, code: int) -> None:
+    """Count one status poll's answer (also called by the poll fast path, app/views/polls.py)."""
+    STATUS_POLLS.labels(kind, str(code)).inc()
 
 
 class LiveCollector(Collector):

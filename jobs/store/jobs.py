@@ -80,6 +80,11 @@ class JobStore:
 
     def read(self, job_id: str) -> JobSnapshot | None:
         """Read a job's whole state in one round trip; None when there is no record."""
+        found = self.read_raw(job_id)
+        return None if found is None else snapshot_of(found)
+
+    def read_raw(self, job_id: str) -> RawJob | None:
+        """What `read` parses, as Redis answered it (a fast path may reuse its parse)."""
         k = self.keys
         keys = [k.job(job_id), k.celery_meta(job_id), k.queued(), k.stats(), k.workers()]
         with reachable():
@@ -87,19 +92,7 @@ class JobStore:
             # round trip, atomic like MULTI, one reply to parse instead of seven; a status
             # poll costs ~35 us less CPU than with a five-command MULTI (bench/README.md).
             found = self.redis.eval(self._read_script, len(keys), *keys, job_id)
-        if not found:
-            return None
-        flat, meta, rank, mean, slots = found
-        fields = dict(zip(flat[::2], flat[1::2], strict=True))
-        if PENDING in fields:
-            return None  # created, but its enqueue is not confirmed (see commit)
-        return JobSnapshot(
-            record=JobRecord.from_hash(fields),
-            celery_meta=json.loads(meta) if meta else None,
-            queue_rank=rank,
-            mean_duration=float(mean) if mean else None,
-            worker_slots=int(slots),
-        )
+        return found or None
 
     def read_many(self, job_ids: list[str]) -> list[JobSnapshot | None]:
         """Read several jobs in one round trip (None for each id without a record)."""
@@ -188,6 +181,26 @@ class JobStore:
             for job_id in job_ids:
                 pipe.hget(self.keys.job(job_id), "progress")
             return list(pipe.execute())
+
+
+# read.lua's reply: the record's fields and values (flat), Celery's meta (JSON), the
+# job's queue rank, the mean run time of its type, the workers' slots.
+RawJob = tuple[list[str], str | None, int | None, str | None, int]
+
+
+def snapshot_of(found: RawJob) -> JobSnapshot | None:
+    """The snapshot of a read (None while its enqueue is unconfirmed, see commit)."""
+    flat, meta, rank, mean, slots = found
+    fields = dict(zip(flat[::2], flat[1::2], strict=True))
+    if PENDING in fields:
+        return None  # created, but its enqueue is not confirmed (see commit)
+    return JobSnapshot(
+        record=JobRecord.from_hash(fields),
+        celery_meta=json.loads(meta) if meta else None,
+        queue_rank=rank,
+        mean_duration=float(mean) if mean else None,
+        worker_slots=int(slots),
+    )
 
 
 def update(update_script: Any, keys: Keys, job_id: str, fields: dict[str, str]) -> None:

@@ -6,12 +6,12 @@ import json
 import logging
 import time
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 import redis
 
 from jobs.errors import StoreUnavailable
-from jobs.store.connection import reachable, script
+from jobs.store.connection import lua, reachable, script
 from jobs.store.keys import Keys
 from jobs.store.record import Progress
 from jobs.store.results import ResultShare, success_meta
@@ -39,6 +39,15 @@ class Superseded(Exception):
 NO_RESULT = object()  # finish() of a run that did not succeed
 
 
+class Claimed(NamedTuple):
+    """The answer to a claim: what to do, the runs started so far, and for a run the
+    job's webhook (None when it asked for none: nothing to read for its events)."""
+
+    outcome: Claim
+    attempts: int
+    webhook: dict[str, Any] | None = None
+
+
 class RunLedger:
     """The worker side of job records; one instance per process, thread-safe."""
 
@@ -58,15 +67,16 @@ class RunLedger:
         self._finish = script(client, "finish")
         self._duration = script(client, "record_duration")
 
-    def claim(self, job_id: str, worker: str, deadline: float) -> tuple[Claim, int]:
-        """Start (or restart) a run: what to do, and how many runs were started so far.
+    def claim(self, job_id: str, worker: str, deadline: float) -> Claimed:
+        """Start (or restart) a run: what to do, how many runs were started so far, and
+        the job's webhook (read in the same round trip).
 
         A delivery of a job that already finished (a redelivery after a crash between
         storing the result and the ack) or whose record is gone must not run again.
         """
         k = self.keys
         with reachable():
-            outcome, attempts = self._claim(
+            outcome, attempts, *rest = self._claim(
                 keys=[k.job(job_id), k.queued(), k.celery_meta(job_id)],
                 args=[
                     job_id,
@@ -77,7 +87,8 @@ class RunLedger:
                     str(self.retention),
                 ],
             )
-        return Claim(str(outcome)), int(attempts)
+        webhook = rest[0] if rest else None
+        return Claimed(Claim(str(outcome)), int(attempts), json.loads(webhook) if webhook else None)
 
     def step(self, job_id: str, progress: Progress, attempt: int = 0) -> bool:
         """Record a step of the run that claimed `attempt` (0: unfenced); False when the
@@ -118,14 +129,21 @@ class RunLedger:
             args += ["error", json.dumps(error)]
         if progress is not None:
             args += ["progress", progress.to_json()]
+        keys = [k.job(job_id), k.celery_meta(job_id)]
         with reachable():
-            done = int(self._finish(keys=[k.job(job_id), k.celery_meta(job_id)], args=args))
+            if duration is None:
+                done = int(self._finish(keys=keys, args=args))
+            else:  # the outcome and the run time in one round trip (two scripts, pipelined)
+                pipe = self.redis.pipeline(transaction=False)
+                # EVAL with the text, as JobStore.read does: a pipelined EVALSHA would need
+                # a SCRIPT EXISTS round trip first (redis-py), or could miss the cache.
+                pipe.eval(lua("finish"), 2, *keys, *args)
+                pipe.eval(lua("record_duration"), 2, *self._duration_call(label, duration))
+                done = int(pipe.execute()[0])
         if done == -1:
             raise Superseded(job_id)
         if error is not None:
             self.shares.failed(job_id, error)
-        if duration is not None:
-            self.record_duration(label, duration)
 
     def succeeded(
         self, job_id: str, result: Any, progress: Progress, *, keep: bool, changes_data: bool
@@ -143,9 +161,11 @@ class RunLedger:
 
     def record_duration(self, label: str, seconds: float) -> None:
         """Keep the last few run times of a `kind:type` and their mean (read by estimates)."""
-        k = self.keys
+        keys_and_args = self._duration_call(label, seconds)
         with reachable():  # one round trip: push, trim and store the new mean
-            self._duration(
-                keys=[k.durations(label), k.stats()],
-                args=[f"{seconds:.6f}", str(RECENT_DURATIONS), label],
-            )
+            self._duration(keys=keys_and_args[:2], args=keys_and_args[2:])
+
+    def _duration_call(self, label: str, seconds: float) -> list[str]:
+        """KEYS then ARGV of record_duration.lua."""
+        k = self.keys
+        return [k.durations(label), k.stats(), f"{seconds:.6f}", str(RECENT_DURATIONS), label]

@@ -152,3 +152,68 @@ def test_a_job_killed_by_the_hard_time_limit_still_sends_its_end(
     (got,) = receiver.at("/killed")
     assert got.event["type"] == "job.failed" and got.event["data"]["status"] == "Failed"
     assert [d["status"] for d in wait_succeeded(fs, job)] == ["succeeded"]
+
+
+TERMINAL_EVENTS = {"job.completed", "job.failed", "job.cancelled"}
+
+
+@pytest.mark.parametrize("hooks_running", [False, True], ids=["deliveries-pending", "sending"])
+def test_every_terminal_event_arrives_once_after_a_job_worker_is_killed(
+    fault_stack: Callable[..., FaultStack], receiver: Receiver, hooks_running: bool
+) -> None:
+    # Given six jobs half-way through on one job worker, asking for every event, while no
+    # webhook worker runs (so their started/progress deliveries are recorded and pending),
+    # or while one sends them as they are recorded
+    fs = fault_stack(workers=0, **WEBHOOK_ENV)
+    if hooks_running:
+        start_webhook_worker(fs, "hooks-early")
+    victim = fs.start_worker({"WORKER_CONCURRENCY": "6"})
+    jobs = []
+    for _ in range(6):
+        resp = requests.post(
+            f"{fs.base_url}/api/reports",
+            json={
+                "reportType": "noop",
+                "parameters": {"steps": 12, "stepSeconds": 0.25},
+                "webhook": receiver.url("/jobs"),
+                "webhookEvents": ["started", "progress", "completed"],
+            },
+            timeout=10,
+        )
+        assert resp.status_code == 202, resp.text
+        jobs.append(str(resp.json()["id"]))
+    for job in jobs:
+        fs.wait_progress(job, steps=2)
+    # When that job worker is SIGKILLed (main process and pool) while the jobs record
+    # their progress, another job worker starts, and then a webhook worker
+    fs.kill_worker(victim)
+    fs.start_worker()
+    if not hooks_running:
+        start_webhook_worker(fs, "hooks")
+    # Then every job is run again and completes
+    done = fs.wait_all(jobs, timeout=90)
+    assert {d["status"] for d in done.values()} == {"Complete"}, done
+    assert [int(fs.record(job)["attempts"]) for job in jobs] == [2] * 6
+
+    def terminal(job: str) -> list[Any]:
+        return [
+            r
+            for r in receiver.at("/jobs")
+            if r.event["data"]["id"] == job and r.event["type"] in TERMINAL_EVENTS
+        ]
+
+    receiver.wait_for(lambda: all(terminal(job) for job in jobs), timeout=60, what="job ends")
+    for job in jobs:
+        wait_succeeded(fs, job)  # every delivery of the job, the pending ones included
+    # And each job's end arrived exactly once: one event, one webhook-id, one request
+    for job in jobs:
+        (end,) = terminal(job)
+        assert end.event["type"] == "job.completed" and end.answered == 200
+    # And the events recorded before the kill were not lost: each job's first start
+    started = {
+        r.event["data"]["id"] for r in receiver.at("/jobs") if r.event["type"] == "job.started"
+    }
+    assert started == set(jobs)
+    # And no webhook-id was delivered twice (the webhook worker was never hurt)
+    twice = {i: len(c) for i, c in receiver.ids_at("/jobs").items() if len(c) > 1}
+    assert not twice, twice

@@ -98,6 +98,19 @@ def count_rows(database_url: str, where: str = "1=1") -> int:
         engine.dispose()
 
 
+def staged(database_url: str) -> int:
+    """Uploads still staged (chunks in the database); 0 before the first upload made the table."""
+    engine = sqlalchemy.create_engine(database_url)
+    try:
+        if not sqlalchemy.inspect(engine).has_table("import_uploads"):
+            return 0
+        with engine.connect() as conn:
+            n = conn.exec_driver_sql("SELECT count(*) FROM import_uploads").scalar_one()
+    finally:
+        engine.dispose()
+    return int(n)
+
+
 def year_range(year: int) -> str:
     """A WHERE clause for the rows sold in `year` (text or timestamp columns alike)."""
     return f"sold_at >= '{year}-01-01' AND sold_at < '{year + 1}-01-01'"

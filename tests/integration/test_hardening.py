@@ -89,6 +89,18 @@ def test_a_huge_prefer_wait_on_the_status_get_is_not_a_500(stack: Stack) -> None
     assert resp.status_code == 200, resp.text
 
 
+def test_a_prefer_of_thousands_of_digits_on_the_status_get_is_a_400_problem(
+    stack: Stack,
+) -> None:
+    # The probe's own case (the test above stays under the digit limit of int(), so it
+    # passed before the fix too): five thousand digits were a 500 from int()
+    location = submit_one(stack)
+    resp = requests.get(
+        f"{stack.base_url}{location}", headers={"Prefer": f"wait={HUGE}"}, timeout=30
+    )
+    assert "Prefer" in assert_problem(resp, 400)["errors"]
+
+
 @pytest.mark.parametrize(
     "body",
     [

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 import pytest
 import redis
 import requests
-import sqlalchemy
 
 from devstack.stack import Stack
 from jobs.store.keys import Keys
@@ -23,6 +22,7 @@ from tests.integration.imports import (
     csv_text,
     post_import,
     rows_in,
+    staged,
     wait_done,
     year_range,
 )
@@ -61,15 +61,6 @@ def imp(
         with extra_stack(tmp / "stack", redis_url, db, url, env) as stack:
             client = redis.Redis.from_url(redis_db(redis_url, db), decode_responses=True)
             yield ImportStack(stack, url, client)
-
-
-def staged(database_url: str) -> int:
-    """Uploads still staged (chunks in the database)."""
-    engine = sqlalchemy.create_engine(database_url)
-    with engine.connect() as conn:
-        n = conn.exec_driver_sql("SELECT count(*) FROM import_uploads").scalar_one()
-    engine.dispose()
-    return int(n)
 
 
 def test_an_import_completes_with_counts_and_reports_include_its_rows(imp: ImportStack) -> None:

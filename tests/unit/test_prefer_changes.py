@@ -5,14 +5,7 @@ from __future__ import annotations
 import pytest
 
 from app.http.prefer import applied, parse_changes, parse_wait
-from jobs.states import State
-from jobs.status import (
-    MAX_PROGRESS_INTERVAL,
-    MIN_PROGRESS_INTERVAL,
-    Estimate,
-    StatusView,
-    progress_interval,
-)
+from jobs.polling import MAX_PROGRESS_INTERVAL, MIN_PROGRESS_INTERVAL, Estimate, progress_interval
 
 
 @pytest.mark.parametrize(
@@ -49,11 +42,6 @@ def test_preference_applied_names_what_was_honoured() -> None:
     assert applied(30, "state") == "wait=30, changes=state"
 
 
-def view(age: float, remaining: float | None) -> StatusView:
-    estimate = None if remaining is None else Estimate(remaining, remaining)
-    return StatusView({}, State.RUNNING, 'W/"x"', 1, estimate, age)
-
-
 @pytest.mark.parametrize(
     ("age", "remaining", "expected"),
     [
@@ -67,4 +55,5 @@ def view(age: float, remaining: float | None) -> StatusView:
 def test_progress_is_answered_at_most_once_per_one_percent_of_the_job_within_bounds(
     age: float, remaining: float | None, expected: float
 ) -> None:
-    assert progress_interval(view(age, remaining)) == pytest.approx(expected)
+    estimate = None if remaining is None else Estimate(remaining, remaining)
+    assert progress_interval(age, estimate) == pytest.approx(expected)

@@ -14,14 +14,9 @@ from dataclasses import dataclass, replace
 
 import pytest
 
+from jobs.polling import MAX_RETRY_AFTER, Estimate, lateness_allowed, retry_after_for
 from jobs.states import State
-from jobs.status import (
-    MAX_RETRY_AFTER,
-    Estimate,
-    build_status,
-    lateness_allowed,
-    retry_after_for,
-)
+from jobs.status import build_status
 from jobs.store import JobSnapshot, Progress
 from kinds.reports import KIND as REPORTS
 from tests.unit.support import progress, record, snapshot

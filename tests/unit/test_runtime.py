@@ -27,7 +27,7 @@ from jobs.store.keys import Keys
 from jobs.store.runs import RunLedger
 from jobs.store.webhooks import DeliveryStore, SecretStore
 from jobs.store.workers import WorkerRegistry
-from tests.unit.support import Submit
+from tests.unit.support import CommandSpy, Submit
 from worker import runtime
 
 LABEL = "count:to"
@@ -102,6 +102,7 @@ def worker_clients(
     )
     monkeypatch.setattr(runtime, "clients", lambda: clients)
     ON_STEP.clear()
+    runtime.WITHOUT_WEBHOOK.clear()
     return clients
 
 
@@ -182,7 +183,7 @@ def test_a_delivery_of_a_finished_job_does_not_run_it_again(
 ) -> None:
     # Given a job that already finished (redelivered after a crash before the ack)
     submit(kind="count", type="to")
-    _, attempt = ledger.claim("job-1", "w0@host", 1e12)
+    attempt = ledger.claim("job-1", "w0@host", 1e12).attempts
     ledger.finish("job-1", LABEL, 1.0, progress=Progress(3, 3, 100), attempt=attempt, result=3)
     ON_STEP.append(lambda i: pytest.fail("the job ran again"))
     # When the redelivery arrives
@@ -261,3 +262,36 @@ def test_the_final_progress_of_a_completed_job_is_all_of_it() -> None:
     assert ctx.final_progress() == Progress(40, 40, 100)
     ctx.completed(1234)  # a kind says how much it did in all
     assert ctx.final_progress() == Progress(1234, 1234, 100)
+
+
+def test_a_trivial_job_costs_two_round_trips_of_ours(
+    store: JobStore, submit: Submit, spy: CommandSpy
+) -> None:
+    # Given a job without a webhook (and the claim script already loaded by another run)
+    submit("warm", kind="count", type="to", parameters={"steps": 0})
+    run("warm", {"steps": 0})
+    submit("job-1", kind="count", type="to", parameters={"steps": 0})
+    # When a worker runs it
+    with spy.recording() as sent:
+        run("job-1", {"steps": 0})
+    # Then it claimed (the webhook read with it) and wrote outcome and run time together:
+    # no read for `started`; Celery's STARTED/SUCCESS are the result backend's
+    assert sent == ["EVALSHA", "EVAL"]
+    snap = store.read("job-1")
+    assert snap is not None and snap.record.finished_at is not None
+    assert store.redis.hget(store.keys.stats(), LABEL) is not None
+    assert "job-1" in runtime.WITHOUT_WEBHOOK  # its postrun reads nothing either
+
+
+def test_a_job_with_a_webhook_still_records_its_started_event(
+    store: JobStore, submit: Submit, worker_clients: WorkerClients
+) -> None:
+    # Given a job whose client asked for its `started` event
+    hook = {"url": "https://example.com/hook", "events": ["started", "completed"]}
+    submit(kind="count", type="to", parameters={"steps": 1}, webhook=hook)
+    # When a worker runs it
+    run("job-1", {"steps": 1})
+    # Then the claim handed over the webhook and the started delivery was recorded
+    assert "job-1" not in runtime.WITHOUT_WEBHOOK
+    logged = worker_clients.deliveries.of_job("job-1")
+    assert [d.event for d in logged] == ["job.started"]

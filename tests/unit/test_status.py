@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
+from jobs.polling import MAX_RETRY_AFTER, retry_after_for
 from jobs.problems import INTERNAL_ERROR, TIME_LIMIT, WORKER_LOST
 from jobs.states import State
-from jobs.status import MAX_RETRY_AFTER, build_status, retry_after_for
+from jobs.status import build_status
 from jobs.store import JobSnapshot, Progress
 from kinds.imports import KIND as IMPORTS
 from kinds.reports import KIND as REPORTS

@@ -22,8 +22,8 @@ PROBLEM = {"type": "t", "title": "The worker running this job stopped"}
 def cut_off_and_reclaimed(ledger: RunLedger, submit: Submit) -> tuple[int, int]:
     """A job claimed by w1, then claimed again by w2 (w1 was cut off): both attempts."""
     submit()
-    _, first = ledger.claim("job-1", "w1@host", 1000.0)
-    _, second = ledger.claim("job-1", "w2@host", 2000.0)
+    first = ledger.claim("job-1", "w1@host", 1000.0).attempts
+    second = ledger.claim("job-1", "w2@host", 2000.0).attempts
     return first, second
 
 
@@ -83,7 +83,7 @@ def test_a_success_stores_its_result_with_the_end_and_announces_it(
 ) -> None:
     # Given a running job and someone waiting on Celery's result channel
     submit()
-    _, attempt = ledger.claim("job-1", "w1@host", 1000.0)
+    attempt = ledger.claim("job-1", "w1@host", 1000.0).attempts
     pubsub = subscribe(keys.celery_meta("job-1"))
     # When it succeeds
     ledger.finish("job-1", LABEL, 1.0, progress=Progress(3, 3, 100), attempt=attempt, result=[1, 2])
@@ -107,7 +107,7 @@ def test_a_record_finished_without_its_result_is_run_again(
     client.hset(keys.job("job-1"), "finishedAt", "1001.0")
     client.set(keys.celery_meta("job-1"), json.dumps({"status": "STARTED", "result": None}))
     # When the job is delivered again
-    outcome, attempts = ledger.claim("job-1", "w2@host", 2000.0)
+    outcome, attempts, _ = ledger.claim("job-1", "w2@host", 2000.0)
     # Then it runs again, and its record no longer says finished
     assert (outcome, attempts) == (Claim.RUN, 2)
     snap = store.read("job-1")
@@ -129,7 +129,7 @@ def test_a_finished_job_is_not_run_again(
     else:
         client.hset(keys.job("job-1"), "error", json.dumps(PROBLEM))
     # Then a redelivery is refused
-    assert ledger.claim("job-1", "w2@host", 2000.0) == (Claim.FINISHED, 1)
+    assert ledger.claim("job-1", "w2@host", 2000.0)[:2] == (Claim.FINISHED, 1)
 
 
 def test_an_overdue_record_finished_without_its_result_fails(
@@ -153,7 +153,7 @@ def test_an_overdue_verdict_never_touches_a_job_with_its_result(
 ) -> None:
     # Given a job that completed after its record was read as overdue
     submit()
-    _, attempt = ledger.claim("job-1", "w1@host", 1000.0)
+    attempt = ledger.claim("job-1", "w1@host", 1000.0).attempts
     stale = store.read("job-1")
     assert stale is not None
     ledger.finish("job-1", LABEL, 1.0, attempt=attempt, result={"n": 1})
@@ -168,7 +168,7 @@ def test_a_run_of_a_job_failed_as_lost_cannot_change_it(
 ) -> None:
     # Given a job failed by the deadline check while its cut-off worker was still running it
     submit()
-    _, attempt = ledger.claim("job-1", "w1@host", 1000.0)
+    attempt = ledger.claim("job-1", "w1@host", 1000.0).attempts
     snap = store.read("job-1")
     assert snap is not None and store.fail_overdue(snap.record, PROBLEM)
     before = client.hgetall(keys.job("job-1"))

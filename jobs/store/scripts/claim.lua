@@ -4,6 +4,7 @@
 -- before the result was stored) is not finished: the job runs again.
 -- KEYS: job record, queued set, Celery result
 -- ARGV: job id, events channel, now, worker name, deadline, retention seconds
+-- Returns {outcome, attempts} and, for a run, the job's webhook (JSON) if it asked for one.
 local function ended(meta)  -- Celery's result says the task reached a final state
   if not meta then return false end
   local ok, doc = pcall(cjson.decode, meta)
@@ -26,4 +27,4 @@ redis.call('HDEL', KEYS[1], 'finishedAt')  -- of a run cut off before its result
 if redis.call('HDEL', KEYS[1], 'pending') == 1 then redis.call('EXPIRE', KEYS[1], ARGV[6]) end
 redis.call('HINCRBY', KEYS[1], 'seq', 1)
 redis.call('PUBLISH', ARGV[2], 'changed')
-return {'run', attempts}
+return {'run', attempts, redis.call('HGET', KEYS[1], 'webhook')}

@@ -15,6 +15,7 @@ from async_reports_client import calls, flows, references
 from async_reports_client.bodies import FileSource, Sink, Upload
 from async_reports_client.calls import Failure, Flow, Notify, Reply, Request, Sleep
 from async_reports_client.flows import OperationState
+from async_reports_client.handle import Handle
 from async_reports_client.policy import MAX_LONG_POLL
 from async_reports_client.settings import (
     DEFAULT_RETRY_FOR,
@@ -138,36 +139,12 @@ class Client:
             return Failure(exc, fatal=fatal)
 
 
-class Operation:
+class Operation(Handle):
     """A handle on one job: poll it, wait for it, fetch its result, cancel it, resume it later."""
 
     def __init__(self, client: Client, state: OperationState) -> None:
+        super().__init__(state)
         self._client = client
-        self._state = state
-
-    def __repr__(self) -> str:
-        status = (self.document or {}).get("status", "unknown")
-        return f"<Operation {self.kind} {self.id} {status}>"
-
-    @property
-    def id(self) -> str:
-        """The job's id."""
-        return self._state.id
-
-    @property
-    def kind(self) -> str:
-        """Which kind of job: `report` or `import`."""
-        return self._state.kind
-
-    @property
-    def document(self) -> dict[str, Any] | None:
-        """The latest status document seen (no request made), None before the first."""
-        return self._state.document
-
-    @property
-    def done(self) -> bool:
-        """True when the latest document seen says the job has ended (no request made)."""
-        return self._state.terminal
 
     def status(self) -> dict[str, Any]:
         """One conditional GET of the status; the latest document."""
@@ -210,10 +187,6 @@ class Operation:
         """Cancel the job (DELETE); its document, or None if it had ended and is now forgotten."""
         document = self._client.run(flows.cancel(self._state, self._client.config))
         return None if document is None else dict(document)
-
-    def continuation_token(self) -> str:
-        """A string that `Client.resume` turns back into this handle, in any process."""
-        return self._state.reference.token()
 
 
 class Jobs:

@@ -1,0 +1,67 @@
+"""Celery's Redis result backend, storing a state in one round trip instead of two.
+
+Celery's `store_result` GETs the stored meta before every write (a SUCCESS must not be
+overwritten by a lost or redelivered run), then SETs and PUBLISHes it: two round trips
+per state, and a trivial job stores two (STARTED, SUCCESS). Here the check and the
+write are one Lua script (`scripts/store_result.lua`): same keys, same expiries, same
+message on the key's channel (which long polls and Celery's own result consumers read),
+same refusal to overwrite a SUCCESS. Only the workers use it (`jobs.clients.worker_celery`).
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+from celery import states
+from celery.backends.redis import RedisBackend
+from celery.exceptions import BackendStoreError
+from kombu.utils.encoding import bytes_to_str
+from redis.commands.core import Script
+
+from jobs.store.connection import lua
+
+# How `result_backend` names this class in front of the Redis URL (Celery's
+# `<backend>+<url>` form, as in `db+postgresql://...`).
+BACKEND = "jobs.store.celery_results:OneTripRedisBackend"
+
+
+def backend_url(redis_url: str) -> str:
+    """The `result_backend` setting that selects this backend for `redis_url`."""
+    return f"{BACKEND}+{redis_url}"
+
+
+class OneTripRedisBackend(RedisBackend):
+    """RedisBackend whose store_result is one EVALSHA (check, write and publish)."""
+
+    @cached_property
+    def _store_script(self) -> Script:
+        return self.client.register_script(lua("store_result"))
+
+    def _store_result(
+        self,
+        task_id: str,
+        result: Any,
+        state: str,
+        traceback: Any = None,
+        request: Any = None,
+        **kwargs: Any,
+    ) -> Any:
+        # celery-types does not declare these attributes of the backend classes.
+        backend: Any = self
+        meta = backend._get_result_meta(
+            result=result, state=state, traceback=traceback, request=request
+        )
+        meta["task_id"] = bytes_to_str(task_id)
+        value = self.encode(meta)
+        if isinstance(value, str) and len(value) > self._MAX_STR_VALUE_SIZE:
+            raise BackendStoreError(
+                "value too large for Redis backend", state=state, task_id=task_id
+            )
+        expires = backend.failure_expires if state == states.FAILURE else backend.expires
+        key = self.get_key_for_task(task_id)
+        self.ensure(self._store_unless_succeeded, (key, value, expires))
+        return result
+
+    def _store_unless_succeeded(self, key: str, value: Any, expires: int | None) -> Any:
+        return self._store_script(keys=[key], args=[value, int(expires or 0)])

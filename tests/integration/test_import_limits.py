@@ -1,0 +1,131 @@
+"""IMPORT_MAX_BYTES through the real web (gunicorn): an upload over the limit is a 413
+problem+json, whether its Content-Length says so, it is streamed without one, or it is
+gzip that inflates past the limit, and it leaves no job, no queued task, nothing staged."""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+import redis
+import requests
+
+from devstack.stack import Stack
+from jobs.store.keys import Keys
+from tests import brokers
+from tests.conftest import seeded_database
+from tests.integration.imports import count_rows, csv_text, post_import, rows_in, staged
+from tests.integration.stacks import extra_stack, redis_db
+
+pytestmark = pytest.mark.integration
+
+DB = 6  # shared with test_import_memory.py's module, never at the same time
+LIMIT = 64 * 1024
+
+
+@dataclass
+class LimitedStack:
+    """The web alone (no worker: an accepted import would stay queued, visibly)."""
+
+    stack: Stack
+    database_url: str
+    redis: redis.Redis
+
+    @property
+    def base(self) -> str:
+        return self.stack.base_url
+
+    def left_behind(self) -> tuple[int, int, int, int]:
+        """Jobs in the store, tasks queued, uploads staged, sales rows."""
+        jobs = sum(1 for _ in self.redis.scan_iter(Keys().job("*")))
+        env = self.stack.env
+        queued = brokers.waiting(env.get("CELERY_BROKER_URL") or env["REDIS_URL"])
+        return jobs, queued, staged(self.database_url), count_rows(self.database_url)
+
+
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def limited(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, redis_url: str
+) -> Iterator[LimitedStack]:
+    tmp = tmp_path_factory.mktemp(f"limits-{request.param}")
+    with seeded_database(request.param, tmp, rows=1_000) as url:
+        env = {"IMPORT_MAX_BYTES": str(LIMIT), "WEB_CONCURRENCY": "1"}
+        with extra_stack(tmp / "stack", redis_url, DB, url, env, workers=0) as stack:
+            client = redis.Redis.from_url(redis_db(redis_url, DB), decode_responses=True)
+            yield LimitedStack(stack, url, client)
+            client.close()
+
+
+def over_the_limit() -> bytes:
+    """A valid CSV file a little over LIMIT."""
+    body = csv_text(rows_in(2038, 2_000)).encode()
+    assert LIMIT < len(body) < 3 * LIMIT
+    return body
+
+
+def in_pieces(body: bytes, size: int = 8 * 1024) -> Iterator[bytes]:
+    """The body sent chunked (no Content-Length), as a client streaming a file would."""
+    for i in range(0, len(body), size):
+        yield body[i : i + size]
+
+
+def assert_too_large(resp: requests.Response) -> None:
+    assert resp.status_code == 413, resp.text
+    assert resp.headers["Content-Type"] == "application/problem+json"
+    problem = resp.json()
+    assert problem["status"] == 413
+    assert f"({LIMIT} bytes" in problem["detail"]  # the limit in force, so the client can act
+
+
+def test_a_body_under_the_limit_is_taken(limited: LimitedStack) -> None:
+    # Given a file well under the limit (so the limit below is the one in force, not a bug)
+    before = limited.left_behind()
+    resp = post_import(limited.base, csv_text(rows_in(2038, 100)))
+    # Then it is accepted and queued for a worker
+    assert resp.status_code == 202, resp.text
+    jobs, queued, _, rows = limited.left_behind()
+    assert (jobs, queued, rows) == (before[0] + 1, before[1] + 1, before[3])
+
+
+def test_a_body_whose_length_is_over_the_limit_is_413_and_leaves_nothing(
+    limited: LimitedStack,
+) -> None:
+    before = limited.left_behind()
+    # When a file over the limit is posted with its Content-Length
+    resp = post_import(limited.base, over_the_limit())
+    # Then it is a 413 problem and nothing was created, queued, staged or imported
+    assert_too_large(resp)
+    assert limited.left_behind() == before
+
+
+def test_a_streamed_body_that_grows_past_the_limit_is_413_and_leaves_nothing(
+    limited: LimitedStack,
+) -> None:
+    before = limited.left_behind()
+    # When the same file is streamed chunked, so only reading it shows its size
+    resp = post_import(limited.base, in_pieces(over_the_limit()))
+    # Then it is a 413 once the limit is passed, and what was staged is gone
+    assert_too_large(resp)
+    assert limited.left_behind() == before
+
+
+def test_a_gzip_body_that_inflates_past_the_limit_is_413_and_leaves_nothing(
+    limited: LimitedStack,
+) -> None:
+    before = limited.left_behind()
+    # Given a gzipped file far under the limit that inflates to 30 times it
+    rows = csv_text(rows_in(2038, 50)).encode()
+    header, _, data = rows.partition(b"\n")
+    inflated = header + b"\n" + data * (30 * LIMIT // len(data))
+    body = gzip.compress(inflated)
+    assert len(body) < LIMIT // 4 and len(inflated) > 20 * LIMIT
+    # When it is posted, with its length and streamed
+    for sent in (body, in_pieces(body, 1024)):
+        resp = post_import(limited.base, sent, {"Content-Encoding": "gzip"})
+        # Then each is a 413 and nothing is left behind
+        assert_too_large(resp)
+        assert limited.left_behind() == before
