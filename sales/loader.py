@@ -14,20 +14,19 @@ from sqlalchemy import Connection, Engine, Text, delete, func, insert, literal, 
 from sales.bulk import write_rows
 from sales.errors import UploadNotFound
 from sales.ids import ERROR_COLUMNS, reject_taken_ids
+from sales.into_sales import add_to_sales
 from sales.ledger import ImportOutcome, ImportStatus, record_outcome, recorded_outcome
 from sales.raw_copy import Stopped, copy_raw, store_good, suspects
 from sales.records import Batch, Records
 from sales.rows import RowParser, StoredRow
 from sales.schema import (
     IMPORT_LOCK,
-    SALES_COLUMNS,
     bump_version,
     import_errors,
     import_files,
     import_rows,
     import_uploads,
     pending_errors,
-    sales,
     utcnow,
 )
 
@@ -276,7 +275,7 @@ class _Import:
                     func.count(), func.min(import_rows.c.sold_at), func.max(import_rows.c.sold_at)
                 )
             ).one()
-            _add_to_sales(conn, parser.has_id)
+            add_to_sales(conn, parser.has_id)
             if count:
                 bump_version(conn)
             outcome = self._outcome(ImportStatus.IMPORTED, count, first, last)
@@ -306,36 +305,3 @@ def _collector_paused() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
-
-
-def _add_to_sales(conn: Connection, has_id: bool) -> None:
-    # Rows with their own id first: the ids the database picks must come after them.
-    staged = [import_rows.c[c] for c in SALES_COLUMNS]
-    in_order = import_rows.c.sold_at  # the covering index's order: its pages fill in sequence
-    if has_id:
-        explicit = select(import_rows.c.id, *staged).where(import_rows.c.id.is_not(None))
-        conn.execute(insert(sales).from_select(["id", *SALES_COLUMNS], explicit.order_by(in_order)))
-    rest = select(*staged).order_by(in_order)
-    if has_id:
-        rest = rest.where(import_rows.c.id.is_(None))
-    if conn.dialect.name == "postgresql" and not _follow_ids(conn):
-        # A table made by hand from the README has no id default: number on from the top.
-        top = select(func.coalesce(func.max(sales.c.id), 0)).scalar_subquery()
-        numbered = rest.add_columns(top + func.row_number().over(order_by=in_order))
-        conn.execute(insert(sales).from_select([*SALES_COLUMNS, "id"], numbered))
-        return
-    conn.execute(insert(sales).from_select(list(SALES_COLUMNS), rest))
-
-
-def _follow_ids(conn: Connection) -> bool:
-    """Move the id sequence past every id in the table; False when there is none."""
-    # Explicit ids do not move PostgreSQL's sequence: without this, a later insert
-    # could draw an id that is already taken.
-    sequence = conn.exec_driver_sql("SELECT pg_get_serial_sequence('sales', 'id')").scalar()
-    if sequence is None:
-        return False
-    conn.exec_driver_sql(
-        f"SELECT setval('{sequence}', GREATEST("  # noqa: S608 (a name from the catalog)
-        f"(SELECT COALESCE(max(id), 0) FROM sales), (SELECT last_value FROM {sequence})))"
-    )
-    return True
