@@ -152,12 +152,21 @@ def plain_file(rows: list[list[str]], columns: list[str], newline: str) -> bytes
     return (newline.join(lines) + newline).encode()
 
 
+def _at_a_line(body: bytes, near: int, lines: bytes) -> bytes:
+    cut = body.index(b"\n", near) + 1
+    return body[:cut] + lines + body[cut:]
+
+
 FILES = {
     "plain": lambda body: body,
     "crlf and trailing blank lines": lambda body: body.replace(b"\n", b"\r\n") + b"\r\n\r\n",
     "a quoted value late": lambda body: body + b'2023-05-01 14:03:00,"North",T,O,1,1,1.00\n',
-    "a blank line mid-way": lambda body: body[:30_000] + b"\n" + body[30_000:],
+    "a blank line mid-way": lambda body: _at_a_line(body, 30_000, b"\n"),
     "a line of another width": lambda body: body + b"2023-05-01 14:03:00,North,T,O,1,1\n",
+    # (as many commas as two good lines: only COPY finds them)
+    "two lines of other widths": lambda body: _at_a_line(
+        body, 9000, b"a,b,c,d,e,f,g,h\na,b,c,d,e,f\n"
+    ),
     "a lone carriage return": lambda body: body + b"2023-05-01 14:03:00,North\r,T,O,1,1,1\n",
     "a backslash": lambda body: body + b"2023-05-01 14:03:00,No\\rth,T,O,1,1,1\n",
 }
@@ -176,15 +185,18 @@ def _imported(engine: Engine, after: int) -> list[tuple[Any, ...]]:
         ]
 
 
-@pytest.mark.parametrize("name", list(FILES))
+@pytest.mark.parametrize(
+    ("name", "columns"),
+    [(name, HEADER) for name in FILES] + [("plain", WITH_ID), ("plain", WITH_ID[::-1])],
+)
 def test_a_file_gives_the_same_rows_and_bad_rows_either_way(
-    pg: Engine, name: str, monkeypatch: pytest.MonkeyPatch
+    pg: Engine, name: str, columns: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given a file of many small chunks, mostly good rows, some bad, in one of its forms
     monkeypatch.setattr(sales.staging, "CHUNK_BYTES", 8192)
     seed(pg, 0)
-    rows = list(rows_for(HEADER, 3000, random.Random(4)))
-    body = FILES[name](plain_file(rows, HEADER, "\n"))
+    rows = list(rows_for(columns, 3000, random.Random(4)))
+    body = FILES[name](plain_file(rows, columns, "\n"))
     took: list[bool] = []
     real = sales.loader.copy_raw
 
