@@ -14,19 +14,19 @@ from sqlalchemy import Connection, Engine, Text, delete, func, insert, literal, 
 from sales.bulk import write_rows
 from sales.errors import UploadNotFound
 from sales.ids import ERROR_COLUMNS, reject_taken_ids
-from sales.into_sales import add_to_sales
 from sales.ledger import ImportOutcome, ImportStatus, record_outcome, recorded_outcome
-from sales.raw_copy import Stopped, copy_raw, store_good, suspects
 from sales.records import Batch, Records
 from sales.rows import RowParser, StoredRow
 from sales.schema import (
     IMPORT_LOCK,
+    SALES_COLUMNS,
     bump_version,
     import_errors,
     import_files,
     import_rows,
     import_uploads,
     pending_errors,
+    sales,
     utcnow,
 )
 
@@ -79,10 +79,6 @@ class _Import:
     def run(self) -> ImportOutcome:
         upload = self._claim_upload()
         self._prepare_session()
-        if self.conn.dialect.name == "postgresql":
-            done = self._run_copied(upload)
-            if done is not None:
-                return done
         records = Records(self._chunks(upload.chunks))
         parser = RowParser(records.header())
         self.columns = (("line",) if parser.has_id else ()) + parser.stored_columns
@@ -97,58 +93,6 @@ class _Import:
                     return self._outcome(ImportStatus.CANCELLED)
             self._flush()
         return self._finish(parser)
-
-    def _run_copied(self, upload: Any) -> ImportOutcome | None:
-        # PostgreSQL: the file COPYed as it is and checked in SQL (sales.raw_copy); None
-        # when it cannot go that way, having kept nothing: then row by row.
-        def piece_done(rows: int, read: int) -> bool:
-            self.rows_read = rows
-            if self.on_progress is not None:
-                self.on_progress(rows, read, upload.bytes)
-            return self.should_stop is not None and self.should_stop()
-
-        try:
-            raw = copy_raw(self.conn, self._chunks(upload.chunks), piece_done, BATCH_ROWS)
-        except Stopped:
-            return self._outcome(ImportStatus.CANCELLED)
-        if raw is None:
-            self.rows_read = 0  # read again, row by row
-            return None
-        parser = raw.parser
-        self.columns = (("line",) if parser.has_id else ()) + parser.stored_columns
-        self.rows_read = raw.rows
-        with _collector_paused():
-            for page in suspects(self.conn, raw, BATCH_ROWS):
-                self._take_suspects(page, parser)
-                if len(self.staged) >= FLUSH_ROWS or self.bad:
-                    self._flush()
-        if not self.failing:
-            store_good(self.conn, raw, import_rows.name, parser.has_id)
-        self._flush()
-        return self._finish(parser)
-
-    def _take_suspects(self, page: list[tuple[Any, ...]], parser: RowParser) -> None:
-        # Rows the SQL check did not pass: parse() stores them or says why they are bad.
-        good, bad_before = [], len(self.bad)
-        for line, *fields in page:
-            parsed = parser.parse(["" if f is None else f for f in fields])
-            if isinstance(parsed, tuple):
-                good.append((line, *parsed) if parser.has_id else parsed)
-            else:
-                self.bad.append([(line, e.column, e.value, e.message) for e in parsed])
-        self.rows_rejected += len(self.bad) - bad_before
-        self._keep(good)
-
-    def _keep(self, good: list[Any]) -> None:
-        # Good rows are staged until the bad ones pass max_bad_rows; then none ever is.
-        if self.failing:
-            return
-        if self.rows_rejected > self.max_bad_rows:
-            self.failing = True  # its rows will never be added: stop keeping them
-            self.staged.clear()
-            self.conn.execute(delete(import_rows))
-        else:
-            self.staged += good
 
     def _claim_upload(self) -> Any:
         file = self.conn.execute(
@@ -213,13 +157,16 @@ class _Import:
         self.bad.extend([(line, "", "", why)] for line, why in batch.faults)
         self.rows_read += len(batch.records) - blank + len(batch.faults)
         self.rows_rejected += len(self.bad) - bad_before
-        if self.failing or self.rows_rejected > self.max_bad_rows:
-            self._keep([])
+        if self.failing:
+            return
+        if self.rows_rejected > self.max_bad_rows:
+            self.failing = True  # its rows will never be added: stop keeping them
+            self.staged.clear()
+            self.conn.execute(delete(import_rows))
         elif parser.has_id:
-            self._keep([(n, *r) for n, r in zip(lines, rows, strict=True) if r is not None])
+            self.staged += [(n, *r) for n, r in zip(lines, rows, strict=True) if r is not None]
         else:
-            clean = len(self.bad) == bad_before and not blank
-            self._keep(rows if clean else list(filter(None, rows)))
+            self.staged += rows if len(self.bad) == bad_before and not blank else filter(None, rows)
 
     def _flush(self) -> None:
         # Scratch tables only, and a commit: an SQLite read snapshot of the upload is
@@ -275,7 +222,7 @@ class _Import:
                     func.count(), func.min(import_rows.c.sold_at), func.max(import_rows.c.sold_at)
                 )
             ).one()
-            add_to_sales(conn, parser.has_id)
+            _add_to_sales(conn, parser.has_id)
             if count:
                 bump_version(conn)
             outcome = self._outcome(ImportStatus.IMPORTED, count, first, last)
@@ -305,3 +252,36 @@ def _collector_paused() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
+
+
+def _add_to_sales(conn: Connection, has_id: bool) -> None:
+    # Rows with their own id first: the ids the database picks must come after them.
+    staged = [import_rows.c[c] for c in SALES_COLUMNS]
+    in_order = import_rows.c.sold_at  # the covering index's order: its pages fill in sequence
+    if has_id:
+        explicit = select(import_rows.c.id, *staged).where(import_rows.c.id.is_not(None))
+        conn.execute(insert(sales).from_select(["id", *SALES_COLUMNS], explicit.order_by(in_order)))
+    rest = select(*staged).order_by(in_order)
+    if has_id:
+        rest = rest.where(import_rows.c.id.is_(None))
+    if conn.dialect.name == "postgresql" and not _follow_ids(conn):
+        # A table made by hand from the README has no id default: number on from the top.
+        top = select(func.coalesce(func.max(sales.c.id), 0)).scalar_subquery()
+        numbered = rest.add_columns(top + func.row_number().over(order_by=in_order))
+        conn.execute(insert(sales).from_select([*SALES_COLUMNS, "id"], numbered))
+        return
+    conn.execute(insert(sales).from_select(list(SALES_COLUMNS), rest))
+
+
+def _follow_ids(conn: Connection) -> bool:
+    """Move the id sequence past every id in the table; False when there is none."""
+    # Explicit ids do not move PostgreSQL's sequence: without this, a later insert
+    # could draw an id that is already taken.
+    sequence = conn.exec_driver_sql("SELECT pg_get_serial_sequence('sales', 'id')").scalar()
+    if sequence is None:
+        return False
+    conn.exec_driver_sql(
+        f"SELECT setval('{sequence}', GREATEST("  # noqa: S608 (a name from the catalog)
+        f"(SELECT COALESCE(max(id), 0) FROM sales), (SELECT last_value FROM {sequence})))"
+    )
+    return True

@@ -48,14 +48,20 @@ class Records:
         # True while every chunk so far was ASCII without NUL: the rows parsed since can
         # skip those checks (rows.RowParser.fast). Read it after taking a batch.
         self.plain = True
-        self._decoder = decoder()
+        self._decoder = codecs.getincrementaldecoder("utf-8-sig")(errors="replace")
         self._reader = csv.reader(itertools.chain.from_iterable(self._texts(chunks)))
         self._next_line = 1
 
     def _texts(self, chunks: Iterable[bytes]) -> Iterator[io.StringIO]:
-        for text, read in whole_lines(chunks, self._decoder):
-            self.bytes_read = read
-            yield self._lines(text)
+        # Whole lines only, so a \r\n split between two chunks stays one line end.
+        carry = ""
+        for chunk in chunks:
+            self.bytes_read += len(chunk)
+            text = carry + self._decoder.decode(chunk)
+            cut = _after_last_line_end(text)
+            carry = text[cut:]
+            yield self._lines(text[:cut])
+        yield self._lines(carry + self._decoder.decode(b"", final=True))
 
     def _lines(self, text: str) -> io.StringIO:
         if self.plain and not (text.isascii() and "\x00" not in text):
@@ -94,27 +100,6 @@ class Records:
                 batch.simple = reader.line_num - batch.start + 1 == len(batch.records)
             self._next_line = reader.line_num + 1
             yield batch
-
-
-def decoder() -> codecs.IncrementalDecoder:
-    """UTF-8 with or without a BOM; bytes that are not UTF-8 become U+FFFD."""
-    return codecs.getincrementaldecoder("utf-8-sig")(errors="replace")
-
-
-def whole_lines(
-    chunks: Iterable[bytes], decode: codecs.IncrementalDecoder | None = None
-) -> Iterator[tuple[str, int]]:
-    """The chunks as text cut after a line end, each with the bytes read so far."""
-    # Whole lines only, so a \r\n split between two chunks stays one line end.
-    decode = decode or decoder()
-    carry, read = "", 0
-    for chunk in chunks:
-        read += len(chunk)
-        text = carry + decode.decode(chunk)
-        cut = _after_last_line_end(text)
-        carry = text[cut:]
-        yield text[:cut], read
-    yield carry + decode.decode(b"", final=True), read
 
 
 def _after_last_line_end(text: str) -> int:
