@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from devstack import redis_server
+from devstack import redis_server, testrun
 from devstack.debian import ensure_command
 from devstack.procfile import read_procfile
 from jobs.settings import DEFAULT_REDIS_URL, PROJECT_ROOT
@@ -72,7 +72,9 @@ def serve(args: argparse.Namespace) -> int:
 
 
 def test(args: argparse.Namespace) -> int:
-    """Lint, type-check and run every test against a Redis of the tests' own."""
+    """Lint, type-check and run every test against a Redis of the tests' own; with no
+    arguments, the integration, contract and fault suites also on RabbitMQ, all at once
+    (devstack/testrun.py)."""
     env = _env()
     steps = [
         ["ruff", "check", "."],
@@ -91,10 +93,15 @@ def test(args: argparse.Namespace) -> int:
         print("no nft: the namespace-host scenarios will skip (and fail in CI)", flush=True)
     # Each pytest session starts a Redis of its own on a free port (tests/conftest.py),
     # so parallel runs never share a queue or flush each other's data. A Redis given
-    # in TEST_REDIS_URL is used (and flushed) instead.
-    cmd = [sys.executable, "-m", "pytest", *args.pytest_args]
-    print("$", shlex.join(cmd), flush=True)
-    return subprocess.run(cmd, env=env, cwd=PROJECT_ROOT).returncode
+    # in TEST_REDIS_URL is used (and flushed) instead: then one session only. With
+    # arguments, one session runs them.
+    if args.pytest_args or env.get("TEST_REDIS_URL"):
+        cmd = [sys.executable, "-m", "pytest", *args.pytest_args]
+        print("$", shlex.join(cmd), flush=True)
+        return subprocess.run(cmd, env=env, cwd=PROJECT_ROOT).returncode
+    in_ci = env.get("CI", "").lower() in {"1", "true", "yes"}
+    with_rabbitmq = testrun.rabbitmq_usable(env, in_ci)
+    return testrun.run_all(testrun.sessions(env, with_rabbitmq))
 
 
 def bench(bench_args: list[str]) -> int:

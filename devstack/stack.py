@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -130,7 +131,19 @@ class Stack:
                 pass
         return proc.returncode
 
-    def stop_all(self) -> None:
-        """Stop every process this stack started."""
-        for label in list(self.processes):
-            self.stop(label)
+    def stop_all(self, timeout: float = 20.0) -> None:
+        """Stop every process this stack started: all signalled at once, so their
+        graceful shutdowns overlap; any still running after `timeout` is SIGKILLed."""
+        procs = [self.processes.pop(label) for label in list(self.processes)]
+        for proc in procs:
+            if proc.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        for proc in procs:
+            try:
+                proc.wait(max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(10)

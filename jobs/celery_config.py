@@ -16,6 +16,9 @@ DEFAULT_QUEUE = "jobs"
 WEBHOOK_QUEUE = "webhooks"
 WEBHOOK_TASK = "webhooks.deliver"
 AMQP_SCHEMES = {"amqp", "amqps", "pyamqp"}
+# AMQP heartbeats (seconds): RabbitMQ closes a silent worker's connection, and requeues
+# its deliveries, after about two missed intervals.
+BROKER_HEARTBEAT = 10
 
 
 def is_amqp(url: str) -> bool:
@@ -79,7 +82,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "result_backend_max_sleep_between_retries_ms": 5000,
         "broker_connection_retry_on_startup": True,
         "broker_connection_timeout": timeout,
-        "broker_heartbeat": 10,
+        "broker_heartbeat": BROKER_HEARTBEAT,
         "broker_pool_limit": 10,
         # A publish that cannot reach the broker fails quickly so the API can
         # answer 503 instead of hanging.

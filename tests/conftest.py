@@ -121,6 +121,8 @@ def start_stack(
         "REDIS_URL": redis_url,
         "DATABASE_URL": database_url,
         "WEB_CONCURRENCY": "2",
+        # not the default under /tmp, which every session on the machine would share
+        "WORKER_HEARTBEAT_FILE": str(tmp / "worker.heartbeat"),
         **brokers.broker_env(),
         **(extra_env or {}),
     }

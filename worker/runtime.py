@@ -16,7 +16,7 @@ from typing import Any
 
 import redis
 from celery import Task
-from celery.exceptions import Ignore, SoftTimeLimitExceeded
+from celery.exceptions import Ignore, Reject, SoftTimeLimitExceeded
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, NoSuchTableError
 
@@ -36,9 +36,10 @@ from jobs.problems import INTERNAL_ERROR, TIME_LIMIT
 from jobs.registry import load_executor
 from jobs.settings import Settings
 from jobs.store.record import Progress
-from jobs.store.runs import Claim
+from jobs.store.runs import Claim, Superseded
 from jobs.webhooks.events import emit
 from sales.db import engine_for
+from worker.fence import drop_superseded, record_end
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,7 @@ class JobContext:
     settings: Settings
     kind: JobKind | None = None
     webhook: dict[str, Any] | None = None  # the job's, once claimed
+    attempt: int = 0  # the claim of this run: its writes are refused once superseded
     started: float = field(default_factory=time.monotonic)
     last: Progress | None = None
     mark: tuple[int, float] | None = None  # the first step recorded: (current, when)
@@ -75,7 +77,7 @@ class JobContext:
             self.mark = (current, time.time())
         self.last = Progress(current, total, max(0, min(100, percent)), self.mark)
         try:
-            keep_going = clients().ledger.step(self.job_id, self.last)
+            keep_going = clients().ledger.step(self.job_id, self.last, self.attempt)
         except (StoreUnavailable, redis.RedisError) as exc:
             # Progress is a courtesy; a Redis blip must not fail the job.
             log.warning("job %s: progress not recorded: %s", self.job_id, exc)
@@ -132,8 +134,15 @@ def retry_delay(retries: int) -> float:
     return compute_backoff(retries, cap=min(60.0, SETTINGS.visibility_timeout / 2))
 
 
-def classify_database_error(exc: DBAPIError | NoSuchTableError) -> JobError:
-    """Tell a missing table (permanent) from a connection problem (worth a retry)."""
+def classify_database_error(exc: DBAPIError | NoSuchTableError) -> JobError | SoftTimeLimitExceeded:
+    """Tell a missing table (permanent) from a connection problem (worth a retry). The
+    soft time limit comes first: raised during a driver call, it can surface wrapped (or
+    as the cause of a cancelled query) and must end the job as a time limit, not a retry."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, SoftTimeLimitExceeded):
+            return seen
+        seen = getattr(seen, "orig", None) or seen.__cause__ or seen.__context__
     text = str(getattr(exc, "orig", exc)).lower()
     if (
         isinstance(exc, NoSuchTableError)
@@ -156,11 +165,15 @@ def classify_database_error(exc: DBAPIError | NoSuchTableError) -> JobError:
 WITHOUT_WEBHOOK: set[str] = set()
 
 
-def _claim(task: Task, job_id: str) -> dict[str, Any] | None:
-    """Claim the run (its webhook), or end this delivery (Ignore) when it must not run."""
+def _claim(task: Task, ctx: JobContext) -> dict[str, Any] | None:
+    """Claim the run (its attempt, in ctx; its webhook, returned), or end this delivery
+    (Ignore) when it must not run."""
+    job_id = ctx.job_id
     outcome, attempts, webhook = clients().ledger.claim(
         job_id, task.request.hostname or "worker", run_deadline(SETTINGS)
     )
+    if outcome is Claim.RUN:
+        ctx.attempt = attempts
     # A revoke can be lost (it lives in the workers' memory); the flag, which the
     # claim checks in the same round trip, cannot.
     if outcome is Claim.CANCELLED:
@@ -189,8 +202,12 @@ def run_job(
     ledger = clients().ledger
     label = f"{kind.name}:{job_type}"
     ctx = JobContext(job_id, SETTINGS, kind)
+
+    def end(error: dict[str, Any] | None = None) -> None:
+        record_end(job_id, lambda: ledger.finish(job_id, label, None, error, attempt=ctx.attempt))
+
     try:
-        ctx.webhook = _claim(task, job_id)
+        ctx.webhook = _claim(task, ctx)
         if ctx.webhook is None:
             WITHOUT_WEBHOOK.add(job_id)
         elif "started" in ctx.webhook["events"]:
@@ -201,11 +218,13 @@ def run_job(
             raise classify_database_error(exc) from exc
         finally:
             note_followers(kind, job_id)
-    except Ignore:
+    except (Ignore, Reject):
         raise
+    except Superseded:
+        drop_superseded(job_id)
     except JobCancelled:
         log.info("job %s cancelled by its client", job_id)
-        ledger.finish(job_id, label, None)
+        end()
         task.backend.mark_as_revoked(job_id, "cancelled by the client", request=task.request)
         # Ignore sends no event: tell the monitor (and Flower) the job ended revoked.
         task.send_event("task-revoked", terminated=False, expired=False)
@@ -215,10 +234,10 @@ def run_job(
         if task.request.retries < SETTINGS.task_max_retries:
             log.warning("job %s: %s; retrying", job_id, exc)
             raise task.retry(exc=exc, countdown=retry_delay(task.request.retries)) from exc
-        ledger.finish(job_id, label, None, exc.problem())
+        end(exc.problem())
         raise
     except JobError as exc:
-        ledger.finish(job_id, label, None, exc.problem())
+        end(exc.problem())
         raise
     except SoftTimeLimitExceeded:
         limit = SETTINGS.task_soft_time_limit
@@ -226,13 +245,21 @@ def run_job(
             f"The job did not finish within {limit} seconds and was stopped. Ask for less "
             "work (a smaller range or file), or ask the operators to raise TASK_SOFT_TIME_LIMIT."
         )
-        ledger.finish(job_id, label, None, {**TIME_LIMIT, "detail": detail})
+        end({**TIME_LIMIT, "detail": detail})
         raise
     except Exception:
         log.exception("job %s failed with an internal error", job_id)
-        ledger.finish(job_id, label, None, INTERNAL_ERROR)
+        end(INTERNAL_ERROR)
         raise
-    ledger.finish(job_id, label, time.monotonic() - ctx.started, progress=ctx.final_progress())
     done = ctx.final_progress()
+    took = time.monotonic() - ctx.started
+    # The result is stored with the record's end (Celery's own write after this finds
+    # it stored): a run cut off here leaves the job unfinished, not finished without it.
+    record_end(
+        job_id,
+        lambda: ledger.finish(
+            job_id, label, took, progress=done, attempt=ctx.attempt, result=result
+        ),
+    )
     ledger.succeeded(job_id, result, done, keep=kind.deterministic, changes_data=kind.changes_data)
     return result

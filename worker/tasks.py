@@ -6,12 +6,13 @@ from typing import Any
 
 from celery import Task
 from celery.exceptions import TimeLimitExceeded
-from celery.signals import task_failure, task_postrun
+from celery.signals import task_failure, task_postrun, task_prerun
 
 from jobs.failures import JobError
 from jobs.kinds import JobKind
 from jobs.registry import load_kinds
 from worker.celery_app import app
+from worker.fence import release_soft_limit
 from worker.runtime import FOLLOWERS, SETTINGS, WITHOUT_WEBHOOK, emit_event, run_job
 
 
@@ -31,6 +32,12 @@ TASKS = {
     for kind in KINDS.values()
     for job_type, task_name in kind.task_names().items()
 }
+
+
+@task_prerun.connect
+def _soft_limit_back(**_: Any) -> None:
+    """A run dropped by its fence held the soft time limit (worker/fence.py): restore it."""
+    release_soft_limit()
 
 
 @task_postrun.connect

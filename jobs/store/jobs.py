@@ -163,7 +163,7 @@ class JobStore:
         expected = repr(record.deadline) if record.deadline is not None else ""
         with reachable():
             done = self._fail_overdue(
-                keys=[k.job(record.id), k.queued()],
+                keys=[k.job(record.id), k.queued(), k.celery_meta(record.id)],
                 args=[
                     record.id,
                     k.events(record.id),

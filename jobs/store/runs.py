@@ -12,10 +12,9 @@ import redis
 
 from jobs.errors import StoreUnavailable
 from jobs.store.connection import lua, reachable, script
-from jobs.store.jobs import update
 from jobs.store.keys import Keys
 from jobs.store.record import Progress
-from jobs.store.results import ResultShare
+from jobs.store.results import ResultShare, success_meta
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +28,15 @@ class Claim(StrEnum):
     MISSING = "missing"  # the record is gone (expired unrun, or forgotten)
     CANCELLED = "cancelled"
     FINISHED = "finished"  # a redelivery of a job that already ended
+
+
+class Superseded(Exception):
+    """Raised when a run's claim was superseded: the job was claimed again since (its
+    worker was cut off, and the job was handed to another worker). The run must end
+    without writing anything: the later run has the last word."""
+
+
+NO_RESULT = object()  # finish() of a run that did not succeed
 
 
 class Claimed(NamedTuple):
@@ -56,7 +64,7 @@ class RunLedger:
         self.shares = shares or ResultShare(client, keys, retention_seconds, retention_seconds)
         self._claim = script(client, "claim")
         self._progress = script(client, "progress")
-        self._update = script(client, "update")
+        self._finish = script(client, "finish")
         self._duration = script(client, "record_duration")
 
     def claim(self, job_id: str, worker: str, deadline: float) -> Claimed:
@@ -69,7 +77,7 @@ class RunLedger:
         k = self.keys
         with reachable():
             outcome, attempts, *rest = self._claim(
-                keys=[k.job(job_id), k.queued()],
+                keys=[k.job(job_id), k.queued(), k.celery_meta(job_id)],
                 args=[
                     job_id,
                     k.events(job_id),
@@ -82,13 +90,20 @@ class RunLedger:
         webhook = rest[0] if rest else None
         return Claimed(Claim(str(outcome)), int(attempts), json.loads(webhook) if webhook else None)
 
-    def step(self, job_id: str, progress: Progress) -> bool:
-        """Record a step; False when the client asked to cancel the job (stop now)."""
+    def step(self, job_id: str, progress: Progress, attempt: int = 0) -> bool:
+        """Record a step of the run that claimed `attempt` (0: unfenced); False when the
+        client asked to cancel the job (stop now). Raises Superseded when the job was
+        claimed again since."""
         with reachable():
-            done = self._progress(
-                keys=[self.keys.job(job_id)], args=[self.keys.events(job_id), progress.to_json()]
+            done = int(
+                self._progress(
+                    keys=[self.keys.job(job_id)],
+                    args=[self.keys.events(job_id), progress.to_json(), str(attempt or "")],
+                )
             )
-        return int(done) != -1
+        if done == -2:
+            raise Superseded(job_id)
+        return done != -1
 
     def finish(
         self,
@@ -97,27 +112,36 @@ class RunLedger:
         duration: float | None,
         error: dict[str, Any] | None = None,
         progress: Progress | None = None,
+        *,
+        attempt: int = 0,
+        result: Any = NO_RESULT,
     ) -> None:
-        """Record the end of a run and, for successes, its duration for estimates.
+        """Record the end of the run that claimed `attempt` (0: unfenced; with a success's `result`
+        as Celery's backend stores it, in the same step) and, for successes, its duration
+        for estimates. Raises Superseded, writing nothing, when the job was claimed again.
 
         A failed leader's followers fail with its error (see jobs/store/results.py)."""
-        fields = {"finishedAt": repr(time.time())}
+        k, now = self.keys, time.time()
+        meta = "" if result is NO_RESULT else success_meta(result, now)
+        fence = str(attempt) if attempt else ""
+        args = [k.events(job_id), fence, meta, str(self.retention), "finishedAt", repr(now)]
         if error is not None:
-            fields["error"] = json.dumps(error)
+            args += ["error", json.dumps(error)]
         if progress is not None:
-            fields["progress"] = progress.to_json()
-        if duration is None:
-            update(self._update, self.keys, job_id, fields)
-        else:  # the outcome and the run time in one round trip (two scripts, pipelined)
-            k = self.keys
-            with reachable():
+            args += ["progress", progress.to_json()]
+        keys = [k.job(job_id), k.celery_meta(job_id)]
+        with reachable():
+            if duration is None:
+                done = int(self._finish(keys=keys, args=args))
+            else:  # the outcome and the run time in one round trip (two scripts, pipelined)
                 pipe = self.redis.pipeline(transaction=False)
                 # EVAL with the text, as JobStore.read does: a pipelined EVALSHA would need
                 # a SCRIPT EXISTS round trip first (redis-py), or could miss the cache.
-                args = [k.events(job_id)] + [x for pair in fields.items() for x in pair]
-                pipe.eval(lua("update"), 1, k.job(job_id), *args)
+                pipe.eval(lua("finish"), 2, *keys, *args)
                 pipe.eval(lua("record_duration"), 2, *self._duration_call(label, duration))
-                pipe.execute()
+                done = int(pipe.execute()[0])
+        if done == -1:
+            raise Superseded(job_id)
         if error is not None:
             self.shares.failed(job_id, error)
 

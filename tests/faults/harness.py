@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import time
@@ -101,9 +102,21 @@ class FaultStack:
             time.sleep(0.1)
         raise AssertionError(f"nobody logged {text!r} within {timeout}s")
 
-    def completions(self, job_id: str) -> int:
-        """How many times a worker ran this job to success (Celery logs each one)."""
-        return self.all_logs().count(f"[{job_id}] succeeded in")
+    def completions(self, job_id: str, settle: float = 5.0) -> int:
+        """How many times a worker ran this job to success (Celery logs each one). A
+        success is stored with the record's end, a moment before Celery logs it: for a
+        job that succeeded, wait up to `settle` seconds for its first line."""
+        deadline = time.monotonic() + settle
+        while True:
+            count = self.all_logs().count(f"[{job_id}] succeeded in")
+            if count or time.monotonic() > deadline or not self.succeeded(job_id):
+                return count
+            time.sleep(0.05)
+
+    def succeeded(self, job_id: str) -> bool:
+        """True when the job's stored result is a success."""
+        raw = self.redis.client().get(Keys().celery_meta(job_id))
+        return raw is not None and json.loads(raw).get("status") == "SUCCESS"
 
     def record(self, job_id: str) -> dict[str, str]:
         """The job's record hash as stored."""
@@ -189,6 +202,7 @@ def start_fault_stack(
             "DATABASE_URL": database_url,
             "WEB_CONCURRENCY": "1",
             "WEB_THREADS": "8",
+            "WORKER_HEARTBEAT_FILE": str(log_dir / "worker.heartbeat"),
             **FAST_LIMITS,
             **brokers.broker_env(),
             **env,

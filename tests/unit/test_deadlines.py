@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from app.services.backend import Backend
-from jobs.deadlines import overdue_problem, redelivery_bound, run_deadline
+from jobs.deadlines import CLAIM_SLACK, overdue_problem, redelivery_bound, run_deadline
 from jobs.problems import NOT_STARTED, WORKER_LOST
 from jobs.settings import Settings
 from jobs.states import State
@@ -75,6 +75,17 @@ def test_a_run_must_end_or_restart_within_visibility_plus_scan_plus_slack() -> N
     assert run_deadline(SETTINGS, now=100.0) == 100.0 + bound
 
 
+def test_on_rabbitmq_a_run_must_end_within_the_hard_limit_or_be_back_after_heartbeats() -> None:
+    # RabbitMQ has no visibility timeout: a lost worker's delivery comes back when its
+    # connection is closed after missed heartbeats (about 20 s), a healthy run holds it
+    # up to the hard limit
+    fast = Settings(celery_broker_url="amqp://guest:guest@rabbit//", task_soft_time_limit=5,
+                    task_time_limit=6, broker_visibility_timeout=8)  # fmt: skip
+    assert redelivery_bound(fast) == 3 * 10 + CLAIM_SLACK
+    slow = Settings(celery_broker_url="amqp://guest:guest@rabbit//", task_time_limit=660)
+    assert redelivery_bound(slow) == 660 + CLAIM_SLACK
+
+
 def test_a_running_job_is_overdue_only_after_its_deadline() -> None:
     running = job({"status": "STARTED"}, deadline=CREATED + 100)
     assert overdue_problem(running, SETTINGS, now=CREATED + 100) is None
@@ -95,7 +106,17 @@ def test_finished_jobs_are_never_overdue() -> None:
     late = CREATED + 10_000
     assert overdue_problem(job({"status": "SUCCESS"}, CREATED + 1), SETTINGS, late) is None
     assert overdue_problem(job({"status": "FAILURE"}), SETTINGS, late) is None
-    assert overdue_problem(job(None, CREATED + 1, finished=CREATED + 2), SETTINGS, late) is None
+    failed = job(None, CREATED + 1, finished=CREATED + 2, error={"type": "t"})
+    assert overdue_problem(failed, SETTINGS, late) is None
+
+
+def test_a_record_finished_without_its_result_can_be_overdue() -> None:
+    # Given a run cut off after its record's end but before Celery's result was stored
+    cut = job({"status": "STARTED"}, CREATED + 1, finished=CREATED + 2)
+    # Then it is not finished: past its deadline it is overdue (its worker was lost)
+    assert overdue_problem(cut, SETTINGS, CREATED + 1) is None
+    problem = overdue_problem(cut, SETTINGS, CREATED + 10_000)
+    assert problem is not None and problem["type"] == WORKER_LOST["type"]
 
 
 def test_a_record_failed_by_the_deadline_shows_failed_whatever_celery_last_said() -> None:

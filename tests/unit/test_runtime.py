@@ -183,8 +183,8 @@ def test_a_delivery_of_a_finished_job_does_not_run_it_again(
 ) -> None:
     # Given a job that already finished (redelivered after a crash before the ack)
     submit(kind="count", type="to")
-    ledger.claim("job-1", "w0@host", 1e12)
-    ledger.finish("job-1", LABEL, 1.0, progress=Progress(3, 3, 100))
+    attempt = ledger.claim("job-1", "w0@host", 1e12).attempts
+    ledger.finish("job-1", LABEL, 1.0, progress=Progress(3, 3, 100), attempt=attempt, result=3)
     ON_STEP.append(lambda i: pytest.fail("the job ran again"))
     # When the redelivery arrives
     with pytest.raises(Ignore):

@@ -52,7 +52,7 @@ def test_claim_refuses_a_finished_or_missing_job(
     # Given a job that finished (a redelivery after a crash between result and ack)
     submit("done")
     ledger.claim("done", "w1@host", 1000.0)
-    ledger.finish("done", LABEL, 1.0)
+    ledger.finish("done", LABEL, 1.0, attempt=1, result={"rows": []})
     # Then it is not run again, nor is a job without a record
     assert ledger.claim("done", "w2@host", 2000.0) == (Claim.FINISHED, 1, None)
     assert ledger.claim("nobody", "w2@host", 2000.0) == (Claim.MISSING, 0, None)
