@@ -101,9 +101,7 @@ class JobStore:
             # One EVAL (not EVALSHA, which can miss the script cache): always exactly one
             # round trip, atomic like MULTI, one reply to parse instead of seven; a status
             # poll costs ~35 us less CPU than with a five-command MULTI (bench/README.md).
-            found = self.redis.eval(
-                self._read_script, len(keys), *keys, job_id, k.backlog("")
-            )
+            found = self.redis.eval(self._read_script, len(keys), *keys, job_id, k.backlog(""))
         return found or None
 
     def read_many(self, job_ids: list[str]) -> list[JobSnapshot | None]:

@@ -105,7 +105,9 @@ class RunLedger:
                 ],
             )
         webhook = rest[0] if rest else None
-        claimed = Claimed(Claim(str(outcome)), int(attempts), json.loads(webhook) if webhook else None)
+        claimed = Claimed(
+            Claim(str(outcome)), int(attempts), json.loads(webhook) if webhook else None
+        )
         return claimed, int(room)
 
     def step(self, job_id: str, progress: Progress, attempt: int = 0) -> bool:
