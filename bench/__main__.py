@@ -98,7 +98,7 @@ class Run:
             "DATABASE_URL": f"sqlite:///{VAR / 'sales-1000000.db'}",
             "LOG_LEVEL": os.environ.get("LOG_LEVEL", "warning"),
         }
-        for name in ("WEB_CONCURRENCY", "WEB_THREADS", "WORKER_CONCURRENCY"):
+        for name in ("WEB_CONCURRENCY", "WEB_THREADS", "WORKER_CONCURRENCY", "FAIR_BROKER_MARGIN"):
             if name in os.environ:
                 env[name] = os.environ[name]
         self.stack = Bench(env=env, log_dir=self.dir)
@@ -509,6 +509,13 @@ def reuse_part(run: Run) -> None:
     measure(run, run.args.rows, run.args.runs, row, VAR)
 
 
+def fairness_part(run: Run) -> None:
+    """Fair sharing on vs off: submission rate and trivial-job throughput (bench/fairness.py)."""
+    from bench.fairness import measure
+
+    measure(run, row)
+
+
 PARTS: dict[str, Callable[[Run], None]] = {
     "http": Run.http,
     "jobs": Run.jobs,
@@ -516,6 +523,7 @@ PARTS: dict[str, Callable[[Run], None]] = {
     "memory": Run.memory,
     "sweep": Run.sweep,
     "reuse": reuse_part,
+    "fairness": fairness_part,
 }
 
 

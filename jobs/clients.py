@@ -21,6 +21,7 @@ from jobs.registry import Kinds, load_kinds
 from jobs.settings import Settings
 from jobs.store.celery_results import backend_url
 from jobs.store.connection import connect
+from jobs.store.fairness import FairQueue
 from jobs.store.idempotency import IdempotencyKeys
 from jobs.store.index import OwnerIndex
 from jobs.store.jobs import JobStore
@@ -121,6 +122,19 @@ def result_share(client: redis.Redis, keys: Keys, settings: Settings) -> ResultS
     )
 
 
+def fair_queue(client: redis.Redis, keys: Keys, settings: Settings) -> FairQueue:
+    """The per-client backlogs; an in-flight job whose publish was confirmed but that no
+    worker started within JOB_QUEUE_TIMEOUT is given up (the deadline check fails it)."""
+    return FairQueue(
+        client,
+        keys,
+        settings.retention_seconds,
+        settings.tombstone_seconds,
+        settings.fair_broker_margin,
+        settings.job_queue_timeout,
+    )
+
+
 @dataclass
 class WebClients:
     """Everything the web reaches jobs with; built once per web process."""
@@ -152,6 +166,11 @@ class WebClients:
     def shares(self) -> ResultShare:
         """Results kept for reuse, and jobs following a running computation."""
         return result_share(self.redis, self.keys, self.settings)
+
+    @cached_property
+    def fair(self) -> FairQueue:
+        """Per-client backlogs and their hand-over to the broker (fair sharing)."""
+        return fair_queue(self.redis, self.keys, self.settings)
 
     @cached_property
     def index(self) -> OwnerIndex:
@@ -208,6 +227,7 @@ class WorkerClients:
     jobs: JobStore  # reads a job to build its webhook events
     deliveries: DeliveryStore
     secrets: SecretStore
+    fair: FairQueue
 
     @classmethod
     def build(cls, settings: Settings) -> WorkerClients:
@@ -222,6 +242,7 @@ class WorkerClients:
             JobStore(client, keys, settings.retention_seconds, settings.tombstone_seconds),
             deliveries_of(client, keys, settings),
             SecretStore(client, keys, settings.webhook_secret_overlap),
+            fair_queue(client, keys, settings),
         )
 
 

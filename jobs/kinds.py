@@ -74,6 +74,8 @@ class Submission:
     # {"url", "events"} of the request's `webhook`/`webhookEvents`: filled by the core's
     # view (from a JSON body or, for streaming kinds, the query), never by a kind.
     webhook: dict[str, Any] | None = None
+    # `priority` of the request (high, normal, low): orders the client's own jobs.
+    priority: str = "normal"
 
 
 @dataclass(frozen=True)

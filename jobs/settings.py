@@ -72,6 +72,15 @@ class Settings:
     webhook_poll_interval: float = var("WEBHOOK_POLL_INTERVAL", 1.0)
     webhook_max_retry_after: int = var("WEBHOOK_MAX_RETRY_AFTER", 24 * 3600)
     webhook_secret_overlap: int = var("WEBHOOK_SECRET_OVERLAP", 24 * 3600)
+    # Fair sharing between clients (jobs/store/fairness.py): jobs wait in per-client
+    # backlogs in Redis, started round robin (CLIENT_WEIGHTS, e.g. "alice:2,bob:1"),
+    # and only the worker slots plus FAIR_BROKER_MARGIN unstarted jobs sit in the broker.
+    fair_sharing: bool = var("FAIR_SHARING", True)
+    fair_broker_margin: int = var("FAIR_BROKER_MARGIN", 2)
+    client_weights: str = var("CLIENT_WEIGHTS", "")
+    # Per-client quotas (0 or empty: no limit): unfinished jobs, submissions per minute.
+    client_max_unfinished: int = var("CLIENT_MAX_UNFINISHED", 0)
+    client_submits_per_minute: int = var("CLIENT_SUBMITS_PER_MINUTE", 0)
     log_format: str = var("LOG_FORMAT", "json")
     log_level: str = var("LOG_LEVEL", "info")
 
@@ -89,6 +98,14 @@ class Settings:
             raise SystemExit("WEBHOOK_RETRY_SCHEDULE must be seconds separated by commas") from None
         if any(d < 0 for d in schedule):
             raise SystemExit("WEBHOOK_RETRY_SCHEDULE must not hold negative delays")
+        try:
+            weights = self.weights
+        except ValueError:
+            raise SystemExit('CLIENT_WEIGHTS must be "client:weight,..."') from None
+        if any(not 1 <= w <= 1000 for w in weights.values()):
+            raise SystemExit("CLIENT_WEIGHTS must give each client a weight from 1 to 1000")
+        if self.fair_broker_margin < 0:
+            raise SystemExit("FAIR_BROKER_MARGIN must not be negative")
         if self.log_format.strip().lower() not in {"json", "text"}:
             raise SystemExit(f"LOG_FORMAT must be json or text, got {self.log_format!r}")
 
@@ -137,6 +154,17 @@ class Settings:
         """Seconds a delivery handed to a webhook worker is reserved for it: an attempt
         that did not report back by then (its worker died) is handed out again."""
         return 2 * self.webhook_timeout + 10
+
+    @property
+    def weights(self) -> dict[str, int]:
+        """CLIENT_WEIGHTS as {client: weight}; a client not named weighs 1."""
+        out: dict[str, int] = {}
+        for item in filter(None, (p.strip() for p in self.client_weights.split(","))):
+            name, _, weight = item.rpartition(":")
+            if not name:
+                raise ValueError(item)
+            out[name.strip()] = int(weight)
+        return out
 
     @property
     def json_logs(self) -> bool:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import logging
 
-from celery.signals import worker_ready, worker_shutdown
+from celery.signals import heartbeat_sent, worker_ready, worker_shutdown
 
 from jobs.celery_config import DEFAULT_QUEUE
 from jobs.clients import worker_celery
 from jobs.errors import StoreUnavailable
 from jobs.logs import install_worker_hooks
 from worker.liveness import install as install_liveness
-from worker.runtime import SETTINGS, clients
+from worker.runtime import SETTINGS, clients, hand_over_next
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +32,18 @@ def _announce(sender: object, **_: object) -> None:
         clients().registry.register(hostname, int(slots))
     except StoreUnavailable:
         log.warning("could not register worker %s for queue estimates", hostname)
+
+
+@heartbeat_sent.connect
+def _hand_over(**_: object) -> None:
+    """Every heartbeat (2 s): hand queued jobs over if nothing else did (an idle system,
+    a failed publish, a hand-over whose process died), and prune the running set."""
+    hand_over_next(app)
+    if SETTINGS.fair_sharing:
+        try:
+            clients().fair.counts()
+        except StoreUnavailable as exc:
+            log.warning("running jobs not pruned: %s", exc)
 
 
 @worker_shutdown.connect

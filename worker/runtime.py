@@ -23,7 +23,7 @@ from sqlalchemy.exc import DBAPIError, NoSuchTableError
 from jobs.backoff import compute_backoff
 from jobs.clients import WorkerClients
 from jobs.deadlines import run_deadline
-from jobs.errors import StoreUnavailable
+from jobs.errors import BrokerUnavailable, StoreUnavailable
 from jobs.failures import (
     DataUnavailable,
     JobCancelled,
@@ -31,9 +31,10 @@ from jobs.failures import (
     RepeatedlyLost,
     TransientError,
 )
+from jobs.handover import celery_publisher, hand_over
 from jobs.kinds import JobKind
 from jobs.problems import INTERNAL_ERROR, TIME_LIMIT
-from jobs.registry import load_executor
+from jobs.registry import Kinds, load_executor, load_kinds
 from jobs.settings import Settings
 from jobs.store.record import Progress
 from jobs.store.runs import Claim, Superseded
@@ -50,6 +51,23 @@ SETTINGS = Settings.from_env()
 def clients() -> WorkerClients:
     """This process's clients (redis-py reconnects by itself after a fork)."""
     return WorkerClients.build(SETTINGS)
+
+
+@functools.cache
+def kinds() -> Kinds:
+    """The kinds this deployment serves (to hand any of their jobs over)."""
+    return load_kinds(SETTINGS)
+
+
+def hand_over_next(celery: Any) -> None:
+    """Fair sharing: hand the next jobs to the broker (a slot's job just started, or a
+    heartbeat). A failure is logged: the next hand-over, anywhere, does it."""
+    if not SETTINGS.fair_sharing:
+        return
+    try:
+        hand_over(clients().fair, kinds(), celery_publisher(celery))
+    except (BrokerUnavailable, StoreUnavailable, redis.RedisError) as exc:
+        log.warning("hand-over of queued jobs failed: %s", exc)
 
 
 @dataclass
@@ -169,11 +187,17 @@ def _claim(task: Task, ctx: JobContext) -> dict[str, Any] | None:
     """Claim the run (its attempt, in ctx; its webhook, returned), or end this delivery
     (Ignore) when it must not run."""
     job_id = ctx.job_id
-    outcome, attempts, webhook = clients().ledger.claim(
-        job_id, task.request.hostname or "worker", run_deadline(SETTINGS)
+    margin = SETTINGS.fair_broker_margin
+    worker = task.request.hostname or "worker"
+    (outcome, attempts, webhook), room = clients().ledger.claim_with_room(
+        job_id, worker, run_deadline(SETTINGS), margin
     )
     if outcome is Claim.RUN:
         ctx.attempt = attempts
+    # This job left the in-flight set: refill it, in batches of half the margin (fewer
+    # round trips per job, while half the margin still waits in the broker meanwhile).
+    if room >= max(1, margin // 2):
+        hand_over_next(task.app)
     # A revoke can be lost (it lives in the workers' memory); the flag, which the
     # claim checks in the same round trip, cannot.
     if outcome is Claim.CANCELLED:

@@ -26,7 +26,9 @@ def cancel_or_forget(snap: JobSnapshot) -> StatusView | None:
         b.jobs.forget(snap.record)
         kind.forget(snap.record, b.kind_services)
         return None
-    b.jobs.request_cancel(snap.record.id, queued=view.state is State.QUEUED)
+    b.jobs.request_cancel(
+        snap.record.id, queued=view.state is State.QUEUED, owner=snap.record.owner
+    )
     reuse.hand_over(snap)  # its followers did not ask to cancel: one of them computes
     try:
         # Revoke spares a worker the start of a queued job; the flag is what guarantees it.

@@ -55,6 +55,22 @@ def queue_depths() -> dict[str, int | None]:
     return dict(_cached("queues", compute))
 
 
+def clients() -> list[dict[str, Any]] | None:
+    """Per client: jobs queued (in its backlog or handed to the broker, not started) and
+    running, busiest first; None when Redis cannot be read (fair sharing keeps these)."""
+
+    def compute() -> list[dict[str, Any]] | None:
+        try:
+            counts = backend().fair.counts()
+        except StoreUnavailable as exc:
+            log.warning("could not read the per-client counts: %s", exc)
+            return None
+        rows = [{"client": c, **n} for c, n in counts.items()]
+        return sorted(rows, key=lambda r: (-r["queued"] - r["running"], r["client"]))
+
+    return _cached("clients", compute)
+
+
 def webhooks() -> dict[str, Any] | None:
     """Webhook deliveries: pending, attempts by outcome, endpoints whose last attempt
     failed (worst first); None when Redis cannot be read."""

@@ -81,6 +81,13 @@ def digest(kind: JobKind, parameters: dict[str, Any], job_type: str, version: st
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def applies(kind: JobKind, submission: Submission) -> bool:
+    """True when attach() may answer this submission (it checks Redis); False: it never does."""
+    if not kind.deterministic or backend().settings.result_reuse_seconds <= 0:
+        return False
+    return kind.normalised(submission) is not None
+
+
 def attach(kind: JobKind, submission: Submission, record: JobRecord) -> JobSnapshot | None:
     """Settle a created job by reuse: its snapshot when it needs no task of its own (a
     kept result answered it, or it follows a running job), else None (enqueue it)."""

@@ -14,15 +14,18 @@ from typing import Any
 
 import kombu.exceptions
 import redis
+from flask import request
 
 from app.http.problems import Problem
 from app.services import reuse
 from app.services.backend import backend
+from app.services.fair_submit import enqueue_fair
 from jobs.errors import BrokerUnavailable, StoreUnavailable
 from jobs.kinds import JobKind, Submission, json_fingerprint
 from jobs.store.idempotency import KeyClaim
 from jobs.store.record import JobRecord, JobSnapshot
 from jobs.webhooks.events import emit
+from jobs.webhooks.request import PRIORITIES
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +42,27 @@ def check_idempotency_key(key: str | None) -> None:
             "The request did not validate; see `errors` for each field.",
             errors={"Idempotency-Key": [f"Must be 1 to {MAX_KEY_LENGTH} characters."]},
         )
+
+
+def query_priority() -> str | None:
+    """`?priority=` of a streamed submission (its body is the kind's); 422 if unknown."""
+    value = request.args.get("priority")
+    if value is not None and value not in PRIORITIES:
+        raise Problem(
+            422,
+            "The request did not validate; see `errors` for each field.",
+            errors={"priority": [f"Must be one of: {', '.join(PRIORITIES)}."]},
+        )
+    return value
+
+
+def attach_priority(submission: Submission, priority: str | None) -> Submission:
+    """The submission with the request's priority; a non-default one counts in its
+    fingerprint (Idempotency-Key: the same key with another priority is another body)."""
+    if priority is not None and priority != "normal":
+        submission.priority = priority
+        submission.fingerprint = json_fingerprint([submission.fingerprint, priority])
+    return submission
 
 
 def attach_webhook(submission: Submission, webhook: dict[str, Any] | None) -> Submission:
@@ -65,7 +89,8 @@ def submit(
     if held is None:
         try:
             return enqueue(kind, submission, owner, job_id)
-        except (BrokerUnavailable, StoreUnavailable):
+        except (BrokerUnavailable, StoreUnavailable, Problem):
+            # refused (unreachable, or over a quota): a retry with the key may succeed
             keys.release(owner, kind.name, key, wanted)
             raise
     submission.discard()  # the key already stands for a job: this request makes none
@@ -90,6 +115,12 @@ def enqueue(kind: JobKind, submission: Submission, owner: str, job_id: str) -> J
         created_at=time.time(),
         webhook=submission.webhook,
     )
+    if b.settings.fair_sharing:
+        try:
+            return enqueue_fair(kind, submission, record)
+        except BaseException:
+            submission.discard()
+            raise
     try:
         # The record is provisional (it expires in seconds) until the enqueue succeeded:
         # a create that Redis applies after we gave up (a frozen Redis) leaves nothing.

@@ -135,6 +135,15 @@
     if (!hooks.failing.length) tbody.append(el("tr", {}, el("td", { colspan: "5", class: "muted" }, "none")));
   }
 
+  function drawClients(rows) {
+    const tbody = $("#clients tbody");
+    tbody.replaceChildren();
+    for (const r of rows || []) {
+      tbody.append(el("tr", {}, el("td", {}, r.client), el("td", {}, r.queued), el("td", {}, r.running)));
+    }
+    if (!rows || !rows.length) tbody.append(el("tr", {}, el("td", { colspan: "3", class: "muted" }, rows ? "none" : "unavailable")));
+  }
+
   function showProblem(text) { const p = $("#problem"); p.textContent = text; p.hidden = !text; }
 
   async function refresh() {
@@ -142,6 +151,7 @@
       const o = await api("/api/ops/overview?window=3600");
       showProblem("");
       drawWorkers(o.workers);
+      drawClients(o.clients);
       const depth = Object.values(o.queues).reduce((a, n) => a + (n || 0), 0);
       $("#queue-now").textContent = `${depth} waiting`;
       drawQueue(o.queueHistory || [], o.generatedAt, depth);

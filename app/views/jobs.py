@@ -102,6 +102,7 @@ def job_blueprint(kind: JobKind, settings: Settings) -> Blueprint:
         rest, url, events = split_body(body)
         webhook = with_webhook(url, events)  # checked before the kind sees the request
         submission = kind.accept(rest, backend().kind_services)
+        submission = submit.attach_priority(submission, body.get("priority"))
         return accepted(submit.attach_webhook(submission, webhook), str(uuid.uuid4()), wanted)
 
     def post_stream(self: Any) -> Response:
@@ -109,7 +110,9 @@ def job_blueprint(kind: JobKind, settings: Settings) -> Blueprint:
         wanted = requested_wait()
         webhook = query_webhook()  # a stream's body is the kind's: webhooks go in the query
         job_id = str(uuid.uuid4())
+        priority = submit.query_priority()  # checked before the body is read
         submission = kind.accept_stream(incoming(request), job_id, backend().kind_services)
+        submission = submit.attach_priority(submission, priority)
         return accepted(submit.attach_webhook(submission, webhook), job_id, wanted)
 
     if schema is not None:

@@ -28,7 +28,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app.http.auth import authenticate_admin
 from app.services.backend import backend
-from app.services.ops_data import history, queue_depths, webhooks, workers_online
+from app.services.ops_data import clients, history, queue_depths, webhooks, workers_online
 from jobs.history.tables import DURATION_BUCKETS
 
 log = logging.getLogger(__name__)
@@ -80,6 +80,17 @@ class LiveCollector(Collector):
             if n is not None:
                 depth.add_metric([queue], n)
         yield depth
+        per_client = clients()
+        if per_client is not None:
+            jobs = GaugeMetricFamily(
+                "async_reports_client_jobs",
+                "Unfinished jobs per client: queued (backlog or broker) or running",
+                labels=["client", "state"],
+            )
+            for row in per_client:
+                jobs.add_metric([row["client"], "queued"], row["queued"])
+                jobs.add_metric([row["client"], "running"], row["running"])
+            yield jobs
         hooks = webhooks()
         if hooks is not None:
             attempts = CounterMetricFamily(

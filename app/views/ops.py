@@ -68,6 +68,7 @@ def overview(window: int) -> dict[str, Any]:
         "window": window,
         "workers": ops_data.workers(),
         "queues": ops_data.queue_depths(),
+        "clients": ops_data.clients(),
         "queueHistory": hist.queue_history(time.time() - 30 * 60),
         "stats": hist.summary(since),
         "throughput": hist.throughput(time.time() - 30 * 60, 60),
@@ -128,6 +129,19 @@ class Queues(MethodView):
     def get(self) -> dict[str, Any]:
         """Messages waiting per queue."""
         return {"items": [{"name": q, "depth": n} for q, n in ops_data.queue_depths().items()]}
+
+
+@blp.route("/clients")
+class Clients(MethodView):
+    """Fair sharing, per client."""
+
+    @blp.response(200)
+    def get(self) -> dict[str, Any]:
+        """Queued (backlog plus handed to the broker) and running jobs per client."""
+        rows = ops_data.clients()
+        if rows is None:
+            raise Problem(503, "The job store cannot be read.", headers={"Retry-After": "5"})
+        return {"items": rows}
 
 
 @blp.route("/stats")

@@ -39,6 +39,13 @@ WEBHOOK_QUERY: list[dict[str, Any]] = [
         "description": "Comma-separated: started, progress, completed (default completed)",
         "schema": {"type": "string"},
     },
+    {  # not a webhook's, but every streamed kind takes it the same way (fair sharing)
+        "in": "query",
+        "name": "priority",
+        "required": False,
+        "description": "Orders this client's own jobs (default normal)",
+        "schema": {"type": "string", "enum": ["high", "normal", "low"]},
+    },
 ]
 
 

@@ -65,6 +65,7 @@ def lua(name: str) -> str:
     return (resources.files("jobs.store") / "scripts" / f"{name}.lua").read_text()
 
 
-def script(client: redis.Redis, name: str) -> Script:
-    """A script registered with `client` (EVALSHA, loaded again after a Redis restart)."""
-    return client.register_script(lua(name))
+def script(client: redis.Redis, name: str, *prelude: str) -> Script:
+    """A script registered with `client` (EVALSHA, loaded again after a Redis restart),
+    after the text of the `prelude` scripts (shared Lua functions)."""
+    return client.register_script("".join(lua(n) for n in (*prelude, name)))

@@ -36,7 +36,8 @@ class JobStore:
         self.keys = keys
         self.retention = retention_seconds
         self.tombstone_ttl = tombstone_seconds or retention_seconds * 7
-        self._read_script = lua("read")
+        self._read_script = lua("fair_rank") + lua("read")
+        self._rank_of = script(client, "fair_rank_of", "fair_rank")
         self._update = script(client, "update")
         self._fail_overdue = script(client, "fail_overdue")
 
@@ -86,16 +87,26 @@ class JobStore:
     def read_raw(self, job_id: str) -> RawJob | None:
         """What `read` parses, as Redis answered it (a fast path may reuse its parse)."""
         k = self.keys
-        keys = [k.job(job_id), k.celery_meta(job_id), k.queued(), k.stats(), k.workers()]
+        keys = [
+            k.job(job_id),
+            k.celery_meta(job_id),
+            k.queued(),
+            k.stats(),
+            k.workers(),
+            k.in_flight(),
+            k.fair_ready(),
+            k.fair_weights(),
+        ]
         with reachable():
             # One EVAL (not EVALSHA, which can miss the script cache): always exactly one
             # round trip, atomic like MULTI, one reply to parse instead of seven; a status
             # poll costs ~35 us less CPU than with a five-command MULTI (bench/README.md).
-            found = self.redis.eval(self._read_script, len(keys), *keys, job_id)
+            found = self.redis.eval(self._read_script, len(keys), *keys, job_id, k.backlog(""))
         return found or None
 
     def read_many(self, job_ids: list[str]) -> list[JobSnapshot | None]:
-        """Read several jobs in one round trip (None for each id without a record)."""
+        """Read several jobs in one round trip, plus one when some are queued (their
+        fair-order ranks); None for each id without a record."""
         k = self.keys
         with reachable():
             pipe = self.redis.pipeline(transaction=False)
@@ -107,9 +118,13 @@ class JobStore:
                 pipe.zrank(k.queued(), job_id)
             stats, slots, *rows = pipe.execute()
         worker_slots = sum(int(s) for s in slots if s.isdigit())
+        queued = [job_id for i, job_id in enumerate(job_ids) if rows[3 * i + 2] is not None]
+        fair = dict(zip(queued, self.fair_ranks(queued), strict=True))
         out: list[JobSnapshot | None] = []
         for i in range(0, len(rows), 3):
             raw, meta, rank = rows[i : i + 3]
+            if fair.get(job_ids[i // 3], -1) >= 0:
+                rank = fair[job_ids[i // 3]]  # its place in the fair start order (read.lua)
             if not raw or PENDING in raw:
                 out.append(None)
                 continue
@@ -131,19 +146,39 @@ class JobStore:
         with reachable():
             return bool(self.redis.hexists(self.keys.job(job_id), PENDING))
 
+    def fair_ranks(self, job_ids: list[str]) -> list[int]:
+        """The fair-order ranks of queued jobs (-1: in no backlog), in one round trip;
+        none when there are none to rank."""
+        if not job_ids:
+            return []
+        k = self.keys
+        with reachable():
+            ranks = self._rank_of(
+                keys=[k.in_flight(), k.fair_ready(), k.fair_weights()],
+                args=[k.backlog(""), k.job(""), *job_ids],
+            )
+        return [int(r) for r in ranks]
+
     def existed(self, job_id: str) -> str | None:
         """The owner of a job whose record is gone but whose tombstone remains."""
         with reachable():
             owner = self.redis.get(self.keys.tombstone(job_id))
         return str(owner) if owner is not None else None
 
-    def request_cancel(self, job_id: str, queued: bool) -> None:
-        """Flag a job as cancelled; a queued one is finished from now on."""
+    def request_cancel(self, job_id: str, queued: bool, owner: str = "") -> None:
+        """Flag a job as cancelled; a queued one is finished from now on, and leaves its
+        client's backlog (it never reaches the broker) or the in-flight set."""
         fields = {"cancel": "1"}
         if queued:
             fields["finishedAt"] = repr(time.time())
+            k = self.keys
             with reachable():
-                self.redis.zrem(self.keys.queued(), job_id)
+                pipe = self.redis.pipeline(transaction=True)
+                pipe.zrem(k.queued(), job_id)
+                pipe.zrem(k.backlog(owner), job_id)
+                pipe.zrem(k.in_flight(), job_id)
+                pipe.srem(k.published(), job_id)
+                pipe.execute()
         update(self._update, self.keys, job_id, fields)
 
     def forget(self, record: JobRecord) -> None:

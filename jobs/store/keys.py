@@ -81,6 +81,53 @@ class Keys:
         """Short-lived marker of the web process re-reading a stale data version."""
         return f"{self.prefix}:data:version-read"
 
+    def backlog(self, client: str) -> str:
+        """Sorted set of a client's jobs not yet handed to the broker, scored by priority
+        band then submit order (fair sharing)."""
+        return f"{self.prefix}:fair:backlog:{client}"
+
+    def fair_ready(self) -> str:
+        """Sorted set of clients with a backlog, scored by the virtual time (pass) at
+        which their next job is handed over (weighted round robin)."""
+        return f"{self.prefix}:fair:ready"
+
+    def fair_clock(self) -> str:
+        """The pass of the last job handed over; a client that joins starts there."""
+        return f"{self.prefix}:fair:clock"
+
+    def fair_passes(self) -> str:
+        """Hash of client -> the pass its next job would have had when its backlog ran
+        empty: it rejoins there (or at the clock, if later), gaining nothing by leaving."""
+        return f"{self.prefix}:fair:passes"
+
+    def fair_seq(self) -> str:
+        """Counter giving each backlog entry its submit order."""
+        return f"{self.prefix}:fair:seq"
+
+    def fair_weights(self) -> str:
+        """Hash of client -> weight, written by the web as the client submits."""
+        return f"{self.prefix}:fair:weights"
+
+    def in_flight(self) -> str:
+        """Sorted set of jobs handed to the broker and not started, scored by hand-over time."""
+        return f"{self.prefix}:fair:inflight"
+
+    def published(self) -> str:
+        """Set of in-flight jobs whose publish to the broker was confirmed."""
+        return f"{self.prefix}:fair:published"
+
+    def running(self) -> str:
+        """Set of jobs claimed by a worker (pruned of finished ones by the pump)."""
+        return f"{self.prefix}:fair:running"
+
+    def unfinished(self, client: str) -> str:
+        """Set of a client's jobs that may be unfinished (quota; pruned when at the limit)."""
+        return f"{self.prefix}:quota:unfinished:{client}"
+
+    def submits(self, client: str) -> str:
+        """Sorted set of a client's submissions of the last minute (rate quota)."""
+        return f"{self.prefix}:quota:submits:{client}"
+
     def celery_meta(self, job_id: str) -> str:
         """Celery's result-backend key for a task id (our job id is the task id)."""
         return f"{CELERY_META_PREFIX}{job_id}"

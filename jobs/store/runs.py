@@ -74,10 +74,26 @@ class RunLedger:
         A delivery of a job that already finished (a redelivery after a crash between
         storing the result and the ack) or whose record is gone must not run again.
         """
+        claimed, _room = self.claim_with_room(job_id, worker, deadline)
+        return claimed
+
+    def claim_with_room(
+        self, job_id: str, worker: str, deadline: float, margin: int = 0
+    ) -> tuple[Claimed, int]:
+        """claim(), plus the free in-flight places after it (fair sharing's hand-over)."""
         k = self.keys
         with reachable():
-            outcome, attempts, *rest = self._claim(
-                keys=[k.job(job_id), k.queued(), k.celery_meta(job_id)],
+            outcome, attempts, room, *rest = self._claim(
+                keys=[
+                    k.job(job_id),
+                    k.queued(),
+                    k.celery_meta(job_id),
+                    k.in_flight(),
+                    k.published(),
+                    k.running(),
+                    k.workers(),
+                    k.fair_ready(),
+                ],
                 args=[
                     job_id,
                     k.events(job_id),
@@ -85,10 +101,14 @@ class RunLedger:
                     worker,
                     repr(deadline),
                     str(self.retention),
+                    str(margin),
                 ],
             )
         webhook = rest[0] if rest else None
-        return Claimed(Claim(str(outcome)), int(attempts), json.loads(webhook) if webhook else None)
+        claimed = Claimed(
+            Claim(str(outcome)), int(attempts), json.loads(webhook) if webhook else None
+        )
+        return claimed, int(room)
 
     def step(self, job_id: str, progress: Progress, attempt: int = 0) -> bool:
         """Record a step of the run that claimed `attempt` (0: unfenced); False when the

@@ -11,11 +11,22 @@ from marshmallow import Schema, fields, validate
 from jobs.webhooks.urls import check_url
 
 EVENTS = ("started", "progress", "completed")
+PRIORITIES = ("high", "normal", "low")  # orders a client's own jobs (fair sharing)
 DEFAULT_EVENTS = ("completed",)
 
 
 class WebhookFields(Schema):
-    """The fields every JSON kind's request schema takes (inherit from this)."""
+    """The fields every JSON kind's request schema takes (inherit from this): the
+    webhook's, and `priority`."""
+
+    priority = fields.String(
+        validate=validate.OneOf(PRIORITIES),
+        metadata={
+            "description": "Orders this client's own jobs (default normal); fairness "
+            "between clients holds whatever the priority",
+            "example": "normal",
+        },
+    )
 
     webhook = fields.String(
         validate=validate.Length(1, 2048),
@@ -58,5 +69,5 @@ def webhook_spec(
 
 def split_body(body: dict[str, Any]) -> tuple[dict[str, Any], str | None, list[str] | None]:
     """A JSON body without its webhook fields, and those fields."""
-    rest = {k: v for k, v in body.items() if k not in {"webhook", "webhookEvents"}}
+    rest = {k: v for k, v in body.items() if k not in {"webhook", "webhookEvents", "priority"}}
     return rest, body.get("webhook"), body.get("webhookEvents")

@@ -28,3 +28,8 @@ def snapshot(url: str) -> dict[str, tuple[str, int]]:
 def queued_messages(url: str) -> int:
     """Messages waiting in any list (the broker's queues)."""
     return sum(size for kind, size in snapshot(url).values() if kind == "list")
+
+
+def backlog_entries(url: str) -> int:
+    """Jobs waiting in the clients' backlogs (fair sharing), not yet handed to the broker."""
+    return sum(size for key, (_, size) in snapshot(url).items() if ":fair:backlog:" in key)

@@ -11,15 +11,17 @@ import requests
 from tests import brokers
 from tests.contract.client import SEED_BODY, assert_problem, job_id, submit
 from tests.contract.conftest import Service
-from tests.contract.redis_snapshot import queued_messages
+from tests.contract.redis_snapshot import backlog_entries, queued_messages
 
 ROUNDS = 5
 
 
 def waiting(service: Service) -> int:
-    """Messages waiting in the service's broker: Redis lists, or its RabbitMQ queue."""
+    """Jobs waiting: messages in the service's broker (Redis lists, or its RabbitMQ
+    queue), plus those in the clients' backlogs (fair sharing hands a few at a time)."""
     url = service.extra.get("CELERY_BROKER_URL")
-    return brokers.waiting(url) if url else queued_messages(service.redis_url)
+    broker = brokers.waiting(url) if url else queued_messages(service.redis_url)
+    return broker + backlog_entries(service.redis_url)
 
 
 def test_repeat_with_same_key_and_body_returns_the_same_job(idle_service: Service) -> None:

@@ -212,10 +212,11 @@ def test_with_a_poll_rate_limit_the_view_answers(backend: Backend, submit: Submi
     assert limited.status_code == 429 and limited.headers["Retry-After"]
 
 
-def test_a_submission_is_two_round_trips_and_one_publish(
-    app: Flask, producer: StubProducer, spy: CommandSpy
+def test_a_submission_without_fair_sharing_is_two_round_trips_and_one_publish(
+    app: Flask, backend: Backend, producer: StubProducer, spy: CommandSpy
 ) -> None:
-    # Given an app whose Redis connection is open
+    # Given an app whose Redis connection is open, first in first out (FAIR_SHARING=0)
+    backend.settings = replace(backend.settings, fair_sharing=False)
     client = app.test_client()
     body = {"reportType": "noop", "parameters": {"steps": 1, "stepSeconds": 0}}
     assert client.post("/api/reports", json=body).status_code == 202
@@ -226,6 +227,23 @@ def test_a_submission_is_two_round_trips_and_one_publish(
     # one publish: the broker's own round trips are not Redis commands of ours here
     assert resp.status_code == 202
     assert sent == ["MULTI", "MULTI"]
+    assert len(producer.sent) == 2 and producer.sent[-1][1] == resp.get_json()["id"]
+
+
+def test_a_fair_submission_is_three_round_trips_and_one_publish(
+    app: Flask, producer: StubProducer, spy: CommandSpy
+) -> None:
+    # Given an app whose Redis connection is open (fair sharing, the default)
+    client = app.test_client()
+    body = {"reportType": "noop", "parameters": {"steps": 1, "stepSeconds": 0}}
+    assert client.post("/api/reports", json=body).status_code == 202
+    # When a job is submitted while the broker has room
+    with spy.recording() as sent:
+        resp = client.post("/api/reports", json=body)
+    # Then quotas, record and backlog entry are one script, the hand-over (confirming it)
+    # another, and the confirmation of its publish a third
+    assert resp.status_code == 202
+    assert sent == ["EVALSHA", "EVALSHA", "EVALSHA"]
     assert len(producer.sent) == 2 and producer.sent[-1][1] == resp.get_json()["id"]
 
 

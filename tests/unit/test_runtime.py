@@ -23,6 +23,7 @@ from jobs.settings import Settings
 from jobs.states import State
 from jobs.status import build_status
 from jobs.store import JobStore, Progress
+from jobs.store.fairness import FairQueue
 from jobs.store.keys import Keys
 from jobs.store.runs import RunLedger
 from jobs.store.webhooks import DeliveryStore, SecretStore
@@ -76,6 +77,7 @@ class StandInTask:
     request: Any = field(default_factory=lambda: SimpleNamespace(hostname="w1@host", retries=0))
     events: list[str] = field(default_factory=list)
     revoked: list[str] = field(default_factory=list)
+    app: Any = None  # the hand-over publishes through it (nothing is in a backlog here)
 
     def __post_init__(self) -> None:
         self.backend = SimpleNamespace(mark_as_revoked=self._mark_as_revoked)
@@ -98,7 +100,12 @@ def worker_clients(
 ) -> WorkerClients:
     """The worker runtime writes to the fake Redis."""
     clients = WorkerClients(
-        ledger, registry, store, DeliveryStore(client, keys, 3600), SecretStore(client, keys, 60)
+        ledger,
+        registry,
+        store,
+        DeliveryStore(client, keys, 3600),
+        SecretStore(client, keys, 60),
+        FairQueue(client, keys, 3600, 7200, 2, 3600),
     )
     monkeypatch.setattr(runtime, "clients", lambda: clients)
     ON_STEP.clear()

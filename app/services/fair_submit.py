@@ -1,0 +1,87 @@
+"""Submitting under fair sharing: quotas, the client's backlog, the hand-over (one place).
+
+For a job that needs no reuse check, admission under the quotas, the provisional record,
+its indexes and its backlog entry are one round trip (fair_submit.lua); the hand-over
+(fair_take.lua) confirms the record and moves the next jobs in fair order to the broker.
+A job that reuse may answer is admitted first, then created and attached as before, and
+queued only if it leads. A publish that fails withdraws the job (503, nothing left).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from app.http.problems import Problem
+from app.services import reuse
+from app.services.backend import backend
+from jobs.errors import BrokerUnavailable, StoreUnavailable
+from jobs.handover import celery_publisher, hand_over
+from jobs.kinds import JobKind, Submission
+from jobs.store.fairness import QuotaExceeded
+from jobs.store.record import JobRecord, JobSnapshot
+from jobs.webhooks.events import emit
+
+log = logging.getLogger(__name__)
+
+
+def quota_problem(over: QuotaExceeded) -> Problem:
+    """429 with Retry-After, its `type` ending in `quota`."""
+    if over.quota == "rate":
+        detail = (
+            f"This client may submit at most {over.limit} jobs per minute "
+            "(CLIENT_SUBMITS_PER_MINUTE). Submit again after Retry-After seconds."
+        )
+        slug = "rate-quota"
+    else:
+        detail = (
+            f"This client has {over.limit} unfinished jobs, its limit "
+            "(CLIENT_MAX_UNFINISHED). Wait for some to finish (or cancel some), then "
+            "submit again."
+        )
+        slug = "unfinished-quota"
+    return Problem(
+        429,
+        detail,
+        title="Quota exceeded",
+        slug=slug,
+        headers={"Retry-After": str(over.retry_after)},
+    )
+
+
+def enqueue_fair(kind: JobKind, submission: Submission, record: JobRecord) -> JobSnapshot:
+    """Admit, queue and hand over one job; the snapshot the 202 answers with."""
+    b = backend()
+    s = b.settings
+    limits = (s.client_max_unfinished, s.client_submits_per_minute)
+    weight = s.weights.get(record.owner, 1)
+    priority = submission.priority
+    if not reuse.applies(kind, submission):
+        over = b.fair.submit(record, "submit", weight, priority, limits)
+        if over is not None:
+            raise quota_problem(over)
+    else:
+        over = b.fair.submit(record, "admit", weight, priority, limits)
+        if over is not None:
+            raise quota_problem(over)
+        b.jobs.create(record)
+        shared = reuse.attach(kind, submission, record)
+        if shared is not None:
+            emit(b.deliveries, shared, kind, "completed")
+            return shared
+        b.fair.submit(record, "enqueue", weight, priority, (0, 0))
+    try:
+        taken = hand_over(b.fair, b.kinds, celery_publisher(b.celery), commit=record)
+    except BrokerUnavailable:
+        try:
+            b.fair.withdraw(record)
+        except StoreUnavailable:
+            log.warning("could not withdraw job %s after a failed hand-over", record.id)
+        raise
+    return JobSnapshot(
+        record=record,
+        celery_meta=None,
+        queue_rank=taken.rank,
+        mean_duration=taken.mean_duration,
+        worker_slots=taken.worker_slots,
+        read_at=record.created_at,
+    )
