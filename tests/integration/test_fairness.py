@@ -170,7 +170,10 @@ def test_a_high_priority_job_starts_before_the_clients_normal_backlog(
     before = [j for j in normal if starts[j] < starts[high]]
     submitted = float(store.hget(f"ar:job:{high}", "createdAt") or 0)
     after_submit = [j for j in before if starts[j] > submitted]
-    assert len(after_submit) <= SLOTS + MARGIN, len(after_submit)
+    # The broker's places (SLOTS + MARGIN), plus up to SLOTS jobs claimed in the moment
+    # between the web reading the clock for createdAt and its submit script running (their
+    # startedAt is later than createdAt, yet they left the broker before the high job came)
+    assert len(after_submit) <= SLOTS + MARGIN + SLOTS, len(after_submit)
 
 
 def test_an_unknown_priority_is_refused(fair: Stack) -> None:
