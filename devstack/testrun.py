@@ -25,6 +25,9 @@ from jobs.settings import PROJECT_ROOT
 VAR = PROJECT_ROOT / "var"
 RABBITMQ_SUITES = ["tests/integration", "tests/contract"]
 FAULTS = "tests/faults"
+# Beside the fault suite on Redis: the other slow, process-heavy suites (the namespace
+# hosts run in this session only), so the first session is not the only long one.
+WITH_FAULTS = ["tests/hosts", "tests/sdk"]
 DURATIONS = "--durations=15"  # the slowest tests of each session, for whoever tunes CI next
 
 
@@ -69,9 +72,19 @@ def sessions(env: dict[str, str], with_rabbitmq: bool) -> list[Session]:
     session is shorter), and, if RabbitMQ is usable, the integration, contract and fault
     suites on it."""
     rabbit = {**env, "TEST_BROKER": "rabbitmq"}
+    slow = [FAULTS, *WITH_FAULTS]
     out = [
-        Session("Redis broker: all but the fault suite", [f"--ignore={FAULTS}"], env),
-        Session("Redis broker: the fault suite", [FAULTS], env, VAR / "test-redis-faults.log"),
+        Session(
+            "Redis broker: all but the fault, hosts and SDK suites",
+            [f"--ignore={path}" for path in slow],
+            env,
+        ),
+        Session(
+            "Redis broker: the fault, hosts and SDK suites",
+            slow,
+            env,
+            VAR / "test-redis-faults.log",
+        ),
     ]
     if with_rabbitmq:
         out += [

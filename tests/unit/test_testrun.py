@@ -11,8 +11,10 @@ def test_the_suites_run_on_both_brokers_in_sessions_of_their_own() -> None:
     runs = testrun.sessions({"PATH": "/bin"}, with_rabbitmq=True)
     brokers = [s.env.get("TEST_BROKER", "redis") for s in runs]
     assert brokers == ["redis", "redis", "rabbitmq", "rabbitmq"]
-    # the first (on the terminal) runs everything but the fault suite: the hosts too
-    assert runs[0].log is None and runs[0].args == ["--ignore=tests/faults"]
+    # the first (on the terminal) runs everything but the slow suites, which the second runs
+    assert runs[0].log is None
+    assert runs[0].args == ["--ignore=tests/faults", "--ignore=tests/hosts", "--ignore=tests/sdk"]
+    assert runs[1].args == ["tests/faults", "tests/hosts", "tests/sdk"]
     selected = [a for s in runs[2:] for a in s.args]
     assert selected == ["tests/integration", "tests/contract", "tests/faults"]
     # each background session has its own log, cache off and temporary directory
