@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import re
 import time
+from typing import Any
 
-from tests.hosts.cluster import VISIBILITY_TIMEOUT, WORKERS, Cluster, wait_for
+import pytest
+
+from tests.hosts.cluster import TERMINAL, VISIBILITY_TIMEOUT, WORKERS, Cluster, wait_for
 
 JOBS = 240
 VICTIM = "worker2"
@@ -31,7 +34,30 @@ def run_elsewhere(
     return delivered, took
 
 
-def cut_worker_off(cluster: Cluster, bound: float, name: str) -> float:
+def wait_or_lost_in_flight(
+    cluster: Cluster, job_ids: set[str], timeout: float, redis_broker: bool
+) -> dict[str, dict[str, Any]]:
+    """Every job's terminal document; on the Redis broker, jobs that no worker ever
+    received when the wait runs out are the README's known gap (kombu's Redis transport
+    pops a message before the worker records it, so one in flight across the cut is
+    lost): the test is marked xfail with their ids, and fails on anything else."""
+    try:
+        return cluster.wait_all(job_ids, timeout=timeout)
+    except AssertionError:
+        if not redis_broker:
+            raise
+        logs = "".join(cluster.procs.log(w) for w in WORKERS)
+        pending = {j for j in job_ids if cluster.status("web1", j).json()["status"] not in TERMINAL}
+        never = {j for j in pending if f"[{j}] received" not in logs}
+        if pending and never == pending:
+            pytest.xfail(
+                f"known gap (README, Redis broker): {len(never)} message(s) lost in flight "
+                f"across the cut, never received by any worker: {sorted(never)}"
+            )
+        raise
+
+
+def cut_worker_off(cluster: Cluster, bound: float, name: str, redis_broker: bool = False) -> float:
     """Run the scenario with `bound` seconds for the jobs to run elsewhere; the worst time."""
     # Given a few hundred jobs being worked on by all three workers
     jobs = cluster.submit_mix(JOBS)
@@ -55,7 +81,7 @@ def cut_worker_off(cluster: Cluster, bound: float, name: str) -> float:
         ran = cluster.ran_by()
         assert all(j not in ran[VICTIM] for j in took)
         # And every other job of the batch completes while it is cut off
-        done = cluster.wait_all(set(jobs) - stuck, timeout=120)
+        done = wait_or_lost_in_flight(cluster, set(jobs) - stuck, 120, redis_broker)
     finally:
         # When the link comes back
         cluster.net.heal(VICTIM)

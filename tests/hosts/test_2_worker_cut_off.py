@@ -11,4 +11,4 @@ BOUND = VISIBILITY_TIMEOUT + RESTORE_INTERVAL + 10
 
 
 def test_cut_off_worker_jobs_run_elsewhere_once_and_it_rejoins(cluster: Cluster) -> None:
-    cut_worker_off(cluster, BOUND, "scenario 2 (Redis broker)")
+    cut_worker_off(cluster, BOUND, "scenario 2 (Redis broker)", redis_broker=True)
