@@ -260,9 +260,11 @@ def test_ops_cancel_stops_a_running_and_a_queued_job(ops_stack: OpsStack) -> Non
     def cancel(job_id: str) -> requests.Response:
         return requests.post(f"{base}/api/ops/jobs/{job_id}/cancel", timeout=10)
 
-    # Given both workers busy with long jobs and one more job waiting
+    # Given both workers busy with long jobs and one more job waiting (20 s each: the
+    # monitor's history must see them running, and on a loaded machine running four test
+    # sessions its events lagged more than the 6 s jobs this test had before)
     busy = [
-        submit(base, "noop", {"steps": 20, "stepSeconds": 0.3}).headers["Location"].split("/")[3]
+        submit(base, "noop", {"steps": 20, "stepSeconds": 1.0}).headers["Location"].split("/")[3]
         for _ in range(2)
     ]
     waiting = submit(base, "noop", {"steps": 1}).headers["Location"].split("/")[3]
