@@ -107,10 +107,21 @@ def cut_worker_off(cluster: Cluster, bound: float, name: str, redis_broker: bool
     assert all(counts[j] >= 1 for j in set(done) - stuck)
     twice = sorted(j for j in done if counts[j] > 1)
     late_log = cluster.procs.log(VICTIM)
-    late_failed = sorted(j for j in held if re.search(rf"\[{j}\] raised", late_log))
+    # A held run blocked by the cut may hit the soft time limit there: Celery logs it
+    # raised, but the failure it tries to store never replaces the success written
+    # elsewhere (store_result.lua), so the job stays Complete (`wrong` checks that).
+    # Any other late raise of a held job fails the scenario.
+    raised = {j for j in held if re.search(rf"\[{j}\] raised", late_log)}
+    timed_out = {
+        j
+        for j in raised
+        if re.search(rf"\[{j}\] raised unexpected: SoftTimeLimitExceeded", late_log)
+    }
+    late_failed = sorted(raised - timed_out)
     print(
         f"{name}: {len(done)} jobs, lost 0, completed twice {len(twice)}, late failures of "
-        f"finished jobs {len(late_failed)}, not run elsewhere {len(stuck)} ({len(wrong)} of them "
+        f"finished jobs {len(late_failed)} (soft time limits hit while cut off, not stored: "
+        f"{len(timed_out)}), not run elsewhere {len(stuck)} ({len(wrong)} of them "
         f"not Complete: {sorted(set(wrong.values()))}); "
         f"{VICTIM} ran new jobs {rejoined:.1f}s after the heal"
     )
