@@ -1,7 +1,7 @@
 """The hand-over of fairly ordered jobs to the broker, shared by the web and the workers.
 
-The web hands over after each submit, a worker after each claim (a slot's job started)
-and on every heartbeat (so nothing waits on an idle system, and a hand-over whose
+The web hands over in each submit's script, a worker in each claim's (a slot's job
+started) and on every heartbeat (so nothing waits on an idle system, and a hand-over whose
 process died is republished): see jobs/store/fairness.py for the order and the bound.
 """
 
@@ -18,7 +18,6 @@ import redis
 from jobs.errors import BrokerUnavailable
 from jobs.registry import Kinds
 from jobs.store.fairness import FairQueue, TakeResult
-from jobs.store.record import JobRecord
 
 log = logging.getLogger(__name__)
 
@@ -36,13 +35,17 @@ def celery_publisher(celery: Any) -> Publish:
     return publish
 
 
-def hand_over(
-    queue: FairQueue, kinds: Kinds, publish: Publish, commit: JobRecord | None = None
+def hand_over(queue: FairQueue, kinds: Kinds, publish: Publish) -> TakeResult:
+    """Hand the next jobs over on their own (a heartbeat): take, publish, confirm."""
+    return publish_taken(queue, kinds, publish, queue.take())
+
+
+def publish_taken(
+    queue: FairQueue, kinds: Kinds, publish: Publish, taken: TakeResult
 ) -> TakeResult:
-    """Move the next jobs in fair order to the broker; BrokerUnavailable if a publish
-    failed (the unpublished ones stay in flight unconfirmed: the next hand-over after
-    STALE_SECONDS publishes them again)."""
-    taken = queue.take(commit)
+    """Publish the jobs a hand-over moved to the in-flight set, then confirm them;
+    BrokerUnavailable if a publish failed (the unpublished ones stay in flight
+    unconfirmed: the next hand-over after STALE_SECONDS publishes them again)."""
     sent: list[str] = []
     failure: BaseException | None = None
     for job in taken.jobs:

@@ -31,7 +31,7 @@ from jobs.failures import (
     RepeatedlyLost,
     TransientError,
 )
-from jobs.handover import celery_publisher, hand_over
+from jobs.handover import celery_publisher, hand_over, publish_taken
 from jobs.kinds import JobKind
 from jobs.problems import INTERNAL_ERROR, TIME_LIMIT
 from jobs.registry import Kinds, load_executor, load_kinds
@@ -60,12 +60,22 @@ def kinds() -> Kinds:
 
 
 def hand_over_next(celery: Any) -> None:
-    """Fair sharing: hand the next jobs to the broker (a slot's job just started, or a
-    heartbeat). A failure is logged: the next hand-over, anywhere, does it."""
+    """Fair sharing: hand the next jobs to the broker (a heartbeat). A failure is
+    logged: the next hand-over, anywhere, does it."""
     if not SETTINGS.fair_sharing:
         return
     try:
         hand_over(clients().fair, kinds(), celery_publisher(celery))
+    except (BrokerUnavailable, StoreUnavailable, redis.RedisError) as exc:
+        log.warning("hand-over of queued jobs failed: %s", exc)
+
+
+def publish_handed(celery: Any, handed: list[Any]) -> None:
+    """Publish the jobs a claim handed over (its hand-over's reply), as hand_over_next."""
+    try:
+        taken = clients().fair.result(handed)
+        if taken.jobs:
+            publish_taken(clients().fair, kinds(), celery_publisher(celery), taken)
     except (BrokerUnavailable, StoreUnavailable, redis.RedisError) as exc:
         log.warning("hand-over of queued jobs failed: %s", exc)
 
@@ -189,15 +199,16 @@ def _claim(task: Task, ctx: JobContext) -> dict[str, Any] | None:
     job_id = ctx.job_id
     margin = SETTINGS.fair_broker_margin
     worker = task.request.hostname or "worker"
-    (outcome, attempts, webhook), room = clients().ledger.claim_with_room(
-        job_id, worker, run_deadline(SETTINGS), margin
+    # This job leaves the in-flight set: the claim refills it in the same round trip,
+    # in batches of half the margin (while half the margin still waits in the broker).
+    refill = (max(1, margin // 2), clients().fair.request()) if SETTINGS.fair_sharing else None
+    (outcome, attempts, webhook), _room, handed = clients().ledger.claim_with_room(
+        job_id, worker, run_deadline(SETTINGS), margin, refill
     )
     if outcome is Claim.RUN:
         ctx.attempt = attempts
-    # This job left the in-flight set: refill it, in batches of half the margin (fewer
-    # round trips per job, while half the margin still waits in the broker meanwhile).
-    if room >= max(1, margin // 2):
-        hand_over_next(task.app)
+    if handed:
+        publish_handed(task.app, handed)
     # A revoke can be lost (it lives in the workers' memory); the flag, which the
     # claim checks in the same round trip, cannot.
     if outcome is Claim.CANCELLED:

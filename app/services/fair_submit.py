@@ -1,10 +1,11 @@
 """Submitting under fair sharing: quotas, the client's backlog, the hand-over (one place).
 
-For a job that needs no reuse check, admission under the quotas, the provisional record,
-its indexes and its backlog entry are one round trip (fair_submit.lua); the hand-over
-(fair_take.lua) confirms the record and moves the next jobs in fair order to the broker.
-A job that reuse may answer is admitted first, then created and attached as before, and
-queued only if it leads. A publish that fails withdraws the job (503, nothing left).
+For a job that needs no reuse check, admission under the quotas, the record, its
+indexes, its backlog entry and the hand-over (which confirms the record and moves the
+next jobs in fair order to the in-flight set) are one round trip (fair_submit.lua); the
+jobs handed over are published after it. A job that reuse may answer is admitted first,
+then created and attached as before, and queued (and handed over) only if it leads.
+A publish that fails withdraws the job (503, nothing left).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from app.http.problems import Problem
 from app.services import reuse
 from app.services.backend import backend
 from jobs.errors import BrokerUnavailable, StoreUnavailable
-from jobs.handover import celery_publisher, hand_over
+from jobs.handover import celery_publisher, publish_taken
 from jobs.kinds import JobKind, Submission
 from jobs.store.fairness import QuotaExceeded
 from jobs.store.record import JobRecord, JobSnapshot
@@ -56,11 +57,11 @@ def enqueue_fair(kind: JobKind, submission: Submission, record: JobRecord) -> Jo
     weight = s.weights.get(record.owner, 1)
     priority = submission.priority
     if not reuse.applies(kind, submission):
-        over = b.fair.submit(record, "submit", weight, priority, limits)
-        if over is not None:
-            raise quota_problem(over)
+        got = b.fair.submit(record, weight, priority, limits)
+        if isinstance(got, QuotaExceeded):
+            raise quota_problem(got)
     else:
-        over = b.fair.submit(record, "admit", weight, priority, limits)
+        over = b.fair.admit(record, weight, priority, limits)
         if over is not None:
             raise quota_problem(over)
         b.jobs.create(record)
@@ -68,9 +69,9 @@ def enqueue_fair(kind: JobKind, submission: Submission, record: JobRecord) -> Jo
         if shared is not None:
             emit(b.deliveries, shared, kind, "completed")
             return shared
-        b.fair.submit(record, "enqueue", weight, priority, (0, 0))
+        got = b.fair.enqueue(record, weight, priority)
     try:
-        taken = hand_over(b.fair, b.kinds, celery_publisher(b.celery), commit=record)
+        taken = publish_taken(b.fair, b.kinds, celery_publisher(b.celery), got)
     except BrokerUnavailable:
         try:
             b.fair.withdraw(record)

@@ -1,11 +1,13 @@
 """FairQueue: per-client backlogs in Redis, handed to the broker a few jobs at a time.
 
 A submitted job waits in its client's backlog (a sorted set: priority band, then submit
-order). The hand-over (fair_take.lua) moves jobs to the in-flight set, clients in
+order). The hand-over (fair_handover.lua) moves jobs to the in-flight set, clients in
 weighted round robin (stride scheduling: each client has a pass, the client with the
 lowest pass goes next and its pass grows by 1/weight), until the workers' slots plus a
-margin are in flight; the caller publishes them, then confirms (fair_mark.lua). A claim
-takes a job out of the in-flight set. A hand-over whose process died before it
+margin are in flight; the caller publishes them, then confirms (fair_mark.lua). It runs
+inside the script of whatever frees or fills a place, so it costs no round trip of its
+own: a submit (fair_submit.lua), a claim (claim.lua: the job leaves the in-flight set),
+a worker's heartbeat (fair_take.lua). A hand-over whose process died before it
 confirmed the publish is republished by the next hand-over after STALE_SECONDS.
 """
 
@@ -49,6 +51,15 @@ class TakeResult:
 
 
 @dataclass(frozen=True)
+class TakeRequest:
+    """A hand-over's keys and arguments, for the script that runs it (fair_handover.lua
+    is part of fair_take, fair_submit and claim)."""
+
+    keys: list[str]
+    args: list[str]
+
+
+@dataclass(frozen=True)
 class QuotaExceeded:
     """A submission over one of its client's quotas."""
 
@@ -75,23 +86,52 @@ class FairQueue:
         self.tombstone_ttl = tombstone_seconds
         self.margin = margin
         self.lost = lost_seconds
-        self._submit = script(client, "fair_submit")
-        self._take = script(client, "fair_take", "fair_rank")
+        self._submit = script(client, "fair_submit", "fair_rank", "fair_handover")
+        self._take = script(client, "fair_take", "fair_rank", "fair_handover")
         self._mark = script(client, "fair_mark")
         self._withdraw = script(client, "fair_withdraw")
         self._counts = script(client, "fair_counts")
 
     def submit(
-        self,
-        record: JobRecord,
-        mode: str,
-        weight: int,
-        priority: str,
-        limits: tuple[int, int],
+        self, record: JobRecord, weight: int, priority: str, limits: tuple[int, int]
+    ) -> QuotaExceeded | TakeResult:
+        """Check quotas, write the record, queue it and hand over (confirming it), in one
+        round trip: the jobs to publish, or the quota it is over."""
+        got = self._submit_as("submit", record, weight, priority, limits)
+        assert got is not None
+        return got
+
+    def admit(
+        self, record: JobRecord, weight: int, priority: str, limits: tuple[int, int]
     ) -> QuotaExceeded | None:
-        """Check quotas and queue (mode `submit`: also write the record provisionally;
-        `admit`: only check and count; `enqueue`: only queue). None when it passed."""
+        """Only check the quotas and count the job (its record is written by reuse)."""
+        got = self._submit_as("admit", record, weight, priority, limits)
+        return got if isinstance(got, QuotaExceeded) else None
+
+    def enqueue(self, record: JobRecord, weight: int, priority: str) -> TakeResult:
+        """Queue a job already admitted and written, and hand over (confirming it)."""
+        got = self._submit_as("enqueue", record, weight, priority, (0, 0))
+        assert isinstance(got, TakeResult)  # no quota is checked
+        return got
+
+    def _submit_as(
+        self, mode: str, record: JobRecord, weight: int, priority: str, limits: tuple[int, int]
+    ) -> QuotaExceeded | TakeResult | None:
         k, owner = self.keys, record.owner
+        keys = [
+            k.job(record.id),
+            k.queued(),
+            k.owner_jobs(owner, record.kind),
+            k.backlog(owner),
+            k.fair_ready(),
+            k.fair_clock(),
+            k.fair_seq(),
+            k.fair_weights(),
+            k.unfinished(owner),
+            k.submits(owner),
+            k.stats(),
+            k.fair_passes(),
+        ]
         args: list[Any] = [
             record.id,
             owner,
@@ -105,62 +145,56 @@ class FairQueue:
             k.job(""),
             record.label,
         ]
+        if mode == "admit":
+            args += [""] * 11
+        else:
+            take = self.request(record)
+            keys += take.keys
+            args += take.args
         if mode == "submit":
             for name, value in record.to_hash().items():
                 args += [name, value]
         with reachable():
-            reply = self._submit(
-                keys=[
-                    k.job(record.id),
-                    k.queued(),
-                    k.owner_jobs(owner, record.kind),
-                    k.backlog(owner),
-                    k.fair_ready(),
-                    k.fair_clock(),
-                    k.fair_seq(),
-                    k.fair_weights(),
-                    k.unfinished(owner),
-                    k.submits(owner),
-                    k.stats(),
-                    k.fair_passes(),
-                ],
-                args=args,
-            )
-        if reply[0] == "ok":
-            return None
-        return QuotaExceeded(str(reply[0]), int(reply[1]), int(reply[2]))
+            reply = self._submit(keys=keys, args=args)
+        if reply[0] != "ok":
+            return QuotaExceeded(str(reply[0]), int(reply[1]), int(reply[2]))
+        return None if mode == "admit" else self.result(reply[1:])
 
-    def take(self, commit: JobRecord | None = None) -> TakeResult:
-        """Hand jobs over (confirming `commit`, a just-submitted job, first)."""
+    def request(self, commit: JobRecord | None = None) -> TakeRequest:
+        """The keys and arguments of a hand-over (fair_handover.lua), for whichever
+        script runs it; `commit`: a just-submitted job to confirm first."""
         k = self.keys
-        with reachable():
-            reply = self._take(
-                keys=[
-                    k.fair_ready(),
-                    k.fair_clock(),
-                    k.in_flight(),
-                    k.published(),
-                    k.fair_weights(),
-                    k.workers(),
-                    k.job(commit.id if commit else "-"),
-                    k.tombstone(commit.id if commit else "-"),
-                    k.stats(),
-                    k.fair_passes(),
-                ],
-                args=[
-                    k.backlog(""),
-                    k.job(""),
-                    repr(time.time()),
-                    str(self.margin),
-                    str(STALE_SECONDS),
-                    str(self.lost),
-                    commit.id if commit else "",
-                    str(self.retention),
-                    str(self.tombstone_ttl),
-                    commit.owner if commit else "",
-                    commit.label if commit else "",
-                ],
-            )
+        return TakeRequest(
+            keys=[
+                k.fair_ready(),
+                k.fair_clock(),
+                k.in_flight(),
+                k.published(),
+                k.fair_weights(),
+                k.workers(),
+                k.job(commit.id if commit else "-"),
+                k.tombstone(commit.id if commit else "-"),
+                k.stats(),
+                k.fair_passes(),
+            ],
+            args=[
+                k.backlog(""),
+                k.job(""),
+                repr(time.time()),
+                str(self.margin),
+                str(STALE_SECONDS),
+                str(self.lost),
+                commit.id if commit else "",
+                str(self.retention),
+                str(self.tombstone_ttl),
+                commit.owner if commit else "",
+                commit.label if commit else "",
+            ],
+        )
+
+    @staticmethod
+    def result(reply: list[Any]) -> TakeResult:
+        """A hand-over's reply as a TakeResult."""
         rank, mean, slots, *flat = reply
         if int(rank) == -2:
             raise StoreUnavailable("the job's provisional record expired before its hand-over")
@@ -168,6 +202,12 @@ class FairQueue:
         return TakeResult(
             jobs, int(rank) if int(rank) >= 0 else None, float(mean) if mean else None, int(slots)
         )
+
+    def take(self, commit: JobRecord | None = None) -> TakeResult:
+        """Hand jobs over (confirming `commit`, a job queued without, first)."""
+        take = self.request(commit)
+        with reachable():
+            return self.result(self._take(keys=take.keys, args=take.args))
 
     def mark(self, job_ids: list[str]) -> None:
         """Confirm the publish of handed-over jobs."""

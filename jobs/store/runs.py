@@ -12,6 +12,7 @@ import redis
 
 from jobs.errors import StoreUnavailable
 from jobs.store.connection import lua, reachable, script
+from jobs.store.fairness import TakeRequest
 from jobs.store.keys import Keys
 from jobs.store.record import Progress
 from jobs.store.results import ResultShare, success_meta
@@ -62,7 +63,7 @@ class RunLedger:
         self.keys = keys
         self.retention = retention_seconds
         self.shares = shares or ResultShare(client, keys, retention_seconds, retention_seconds)
-        self._claim = script(client, "claim")
+        self._claim = script(client, "claim", "fair_rank", "fair_handover")
         self._progress = script(client, "progress")
         self._finish = script(client, "finish")
         self._duration = script(client, "record_duration")
@@ -74,16 +75,25 @@ class RunLedger:
         A delivery of a job that already finished (a redelivery after a crash between
         storing the result and the ack) or whose record is gone must not run again.
         """
-        claimed, _room = self.claim_with_room(job_id, worker, deadline)
+        claimed, _room, _handed = self.claim_with_room(job_id, worker, deadline)
         return claimed
 
     def claim_with_room(
-        self, job_id: str, worker: str, deadline: float, margin: int = 0
-    ) -> tuple[Claimed, int]:
-        """claim(), plus the free in-flight places after it (fair sharing's hand-over)."""
+        self,
+        job_id: str,
+        worker: str,
+        deadline: float,
+        margin: int = 0,
+        hand_over: tuple[int, TakeRequest] | None = None,
+    ) -> tuple[Claimed, int, list[Any]]:
+        """claim(), plus the free in-flight places after it (fair sharing), and, when
+        `hand_over` = (batch, request) and at least `batch` places are free, the reply
+        of the hand-over run in the same round trip (FairQueue.result reads it; [] when
+        none ran)."""
         k = self.keys
+        batch, take = hand_over if hand_over else (0, TakeRequest([], []))
         with reachable():
-            outcome, attempts, room, *rest = self._claim(
+            outcome, attempts, room, webhook, handed = self._claim(
                 keys=[
                     k.job(job_id),
                     k.queued(),
@@ -93,6 +103,7 @@ class RunLedger:
                     k.running(),
                     k.workers(),
                     k.fair_ready(),
+                    *take.keys,
                 ],
                 args=[
                     job_id,
@@ -102,13 +113,14 @@ class RunLedger:
                     repr(deadline),
                     str(self.retention),
                     str(margin),
+                    str(batch),
+                    *take.args,
                 ],
             )
-        webhook = rest[0] if rest else None
         claimed = Claimed(
             Claim(str(outcome)), int(attempts), json.loads(webhook) if webhook else None
         )
-        return claimed, int(room)
+        return claimed, int(room), list(handed)
 
     def step(self, job_id: str, progress: Progress, attempt: int = 0) -> bool:
         """Record a step of the run that claimed `attempt` (0: unfenced); False when the

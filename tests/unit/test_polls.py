@@ -230,7 +230,7 @@ def test_a_submission_without_fair_sharing_is_two_round_trips_and_one_publish(
     assert len(producer.sent) == 2 and producer.sent[-1][1] == resp.get_json()["id"]
 
 
-def test_a_fair_submission_is_three_round_trips_and_one_publish(
+def test_a_fair_submission_is_two_round_trips_and_one_publish(
     app: Flask, producer: StubProducer, spy: CommandSpy
 ) -> None:
     # Given an app whose Redis connection is open (fair sharing, the default)
@@ -240,11 +240,29 @@ def test_a_fair_submission_is_three_round_trips_and_one_publish(
     # When a job is submitted while the broker has room
     with spy.recording() as sent:
         resp = client.post("/api/reports", json=body)
-    # Then quotas, record and backlog entry are one script, the hand-over (confirming it)
-    # another, and the confirmation of its publish a third
+    # Then quotas, record, backlog entry and the hand-over (confirming it) are one
+    # script, and the confirmation of its publish a second
     assert resp.status_code == 202
-    assert sent == ["EVALSHA", "EVALSHA", "EVALSHA"]
+    assert sent == ["EVALSHA", "EVALSHA"]
     assert len(producer.sent) == 2 and producer.sent[-1][1] == resp.get_json()["id"]
+
+
+def test_a_fair_submission_while_the_broker_is_full_is_one_round_trip(
+    app: Flask, producer: StubProducer, spy: CommandSpy
+) -> None:
+    # Given the broker holding as many jobs as the slots and margin allow (no worker: 1 + 2)
+    client = app.test_client()
+    body = {"reportType": "noop", "parameters": {"steps": 1, "stepSeconds": 0}}
+    for _ in range(3):
+        assert client.post("/api/reports", json=body).status_code == 202
+    assert len(producer.sent) == 3
+    # When one more job is submitted
+    with spy.recording() as sent:
+        resp = client.post("/api/reports", json=body)
+    # Then it waits in its client's backlog, written in one script, and nothing is published
+    assert resp.status_code == 202 and resp.get_json()["status"] == "In Progress"
+    assert sent == ["EVALSHA"]
+    assert len(producer.sent) == 3
 
 
 def test_a_job_past_its_queue_timeout_is_failed_by_the_view(

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from jobs.store import JobStore, Keys
-from jobs.store.fairness import FairQueue
+from jobs.store.fairness import FairQueue, QuotaExceeded, TakeResult
 from jobs.store.runs import RunLedger
 from jobs.store.workers import WorkerRegistry
 from tests.unit.support import RETENTION, TOMBSTONE, record
@@ -31,14 +31,11 @@ def submit(
     weight: int = 1,
     priority: str = "normal",
     limits: tuple[int, int] = (0, 0),
-    commit: bool = True,
 ) -> str:
-    """Submit one job as the web does (submit, then a hand-over confirming it); its id."""
+    """Submit one job as the web does (one script: queued, confirmed, handed over); its id."""
     job = record(f"{owner}-{next(_ids)}", owner=owner, created=time.time())
-    over = fair.submit(job, "submit", weight, priority, limits)
-    assert over is None, over
-    if commit:
-        fair.take(job)
+    got = fair.submit(job, weight, priority, limits)
+    assert isinstance(got, TakeResult), got
     return job.id
 
 
@@ -146,15 +143,16 @@ def test_unfinished_quota_refuses_one_more_and_admits_after_a_finish(
     jobs = [submit(fair, "a", limits=(3, 0)) for _ in range(3)]
     # When it submits a fourth
     extra = record("a-extra", owner="a", created=time.time())
-    over = fair.submit(extra, "submit", 1, "normal", (3, 0))
+    over = fair.submit(extra, 1, "normal", (3, 0))
     # Then it is refused with a Retry-After, and nothing of it was written
-    assert over is not None and over.quota == "unfinished" and over.retry_after >= 1
+    assert isinstance(over, QuotaExceeded)
+    assert over.quota == "unfinished" and over.retry_after >= 1
     assert not client.exists(keys.job("a-extra"))
     assert client.zscore(keys.backlog("a"), "a-extra") is None
     # And once one job finished, a submission is admitted again
     ledger.claim(jobs[0], "w1", time.time() + 60)
     ledger.finish(jobs[0], "report:yearly-sales", 0.1)
-    assert fair.submit(extra, "submit", 1, "normal", (3, 0)) is None
+    assert isinstance(fair.submit(extra, 1, "normal", (3, 0)), TakeResult)
 
 
 def test_rate_quota_counts_a_minute_of_submissions(fair: FairQueue, client: Any) -> None:
@@ -162,9 +160,10 @@ def test_rate_quota_counts_a_minute_of_submissions(fair: FairQueue, client: Any)
     submit(fair, "a", limits=(0, 2))
     submit(fair, "a", limits=(0, 2))
     # When it submits again
-    over = fair.submit(record("a-3", owner="a", created=time.time()), "submit", 1, "normal", (0, 2))
+    over = fair.submit(record("a-3", owner="a", created=time.time()), 1, "normal", (0, 2))
     # Then it is told to wait until the first falls out of the minute
-    assert over is not None and over.quota == "rate" and 55 <= over.retry_after <= 60
+    assert isinstance(over, QuotaExceeded)
+    assert over.quota == "rate" and 55 <= over.retry_after <= 60
     # And another client is not limited by it
     submit(fair, "b", limits=(0, 2))
 
@@ -172,13 +171,13 @@ def test_rate_quota_counts_a_minute_of_submissions(fair: FairQueue, client: Any)
 def test_an_unconfirmed_hand_over_is_published_again_and_a_confirmed_one_is_not(
     fair: FairQueue, client: Any, keys: Keys, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Given two jobs handed over: one confirmed, one whose process died before confirming
+    # Given two jobs handed over by their submits: one's publish confirmed, the other's
+    # process died before it confirmed
     a = record("a-1", owner="a", created=time.time())
     b = record("b-1", owner="b", created=time.time())
-    for job in (a, b):
-        fair.submit(job, "submit", 1, "normal", (0, 0))
-    taken = fair.take(a)
-    fair.take(b)
+    taken = fair.submit(a, 1, "normal", (0, 0))
+    assert isinstance(taken, TakeResult) and [j.id for j in taken.jobs] == ["a-1"]
+    fair.submit(b, 1, "normal", (0, 0))
     fair.mark([j.id for j in taken.jobs])
     assert {str(j) for j in client.zrange(keys.in_flight(), 0, -1)} == {"a-1", "b-1"}
     # When a hand-over runs after STALE_SECONDS
@@ -188,19 +187,42 @@ def test_an_unconfirmed_hand_over_is_published_again_and_a_confirmed_one_is_not(
     assert [j.id for j in again.jobs] == ["b-1"]
 
 
-def test_a_job_whose_submit_is_unconfirmed_is_not_handed_over(
+def test_a_submit_is_queued_confirmed_and_handed_over_in_one_script(
     fair: FairQueue, client: Any, keys: Keys
 ) -> None:
-    # Given a job written provisionally (its web has not confirmed it) and another client's
-    pending = record("a-1", owner="a", created=time.time())
-    fair.submit(pending, "submit", 1, "normal", (0, 0))
-    other = record("b-1", owner="b", created=time.time())
-    fair.submit(other, "submit", 1, "normal", (0, 0))
-    # When the other one's web confirms it and hands over
-    taken = fair.take(other)
-    # Then the other client's job goes, and the provisional one waits where it was
-    assert [j.id for j in taken.jobs] == ["b-1"]
-    assert client.zscore(keys.backlog("a"), "a-1") is not None
+    # Given a queue with room for four jobs, three already handed over
+    for _ in range(3):
+        submit(fair, "a")
+    # When a client submits one more
+    job = record("b-1", owner="b", created=time.time())
+    taken = fair.submit(job, 1, "normal", (0, 0))
+    # Then its own script handed it over, as the first of its rank, confirmed
+    assert isinstance(taken, TakeResult)
+    assert [j.id for j in taken.jobs] == ["b-1"] and taken.rank == 3
+    assert not client.hexists(keys.job("b-1"), "pending")
+    assert client.ttl(keys.job("b-1")) > RETENTION - 10
+    # And a fifth waits in its backlog, confirmed too, with its rank
+    late = record("b-2", owner="b", created=time.time())
+    waits = fair.submit(late, 1, "normal", (0, 0))
+    assert isinstance(waits, TakeResult) and waits.jobs == [] and waits.rank == 4
+    assert client.zscore(keys.backlog("b"), "b-2") is not None
+    assert not client.hexists(keys.job("b-2"), "pending")
+
+
+def test_a_job_created_for_reuse_waits_in_no_backlog_until_it_is_enqueued(
+    fair: FairQueue, store: JobStore, client: Any, keys: Keys
+) -> None:
+    # Given a job admitted and created provisionally (reuse attaches it first)
+    job = record("a-1", owner="a", created=time.time())
+    assert fair.admit(job, 1, "normal", (0, 0)) is None
+    store.create(job)
+    # Then no hand-over can take it yet
+    assert fair.take().jobs == []
+    # When its web enqueues it
+    taken = fair.enqueue(job, 1, "normal")
+    # Then the same script confirmed and handed it over
+    assert [j.id for j in taken.jobs] == ["a-1"]
+    assert not client.hexists(keys.job("a-1"), "pending")
 
 
 def test_counts_per_client(fair: FairQueue, ledger: RunLedger, client: Any, keys: Keys) -> None:

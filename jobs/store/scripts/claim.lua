@@ -2,14 +2,17 @@
 -- attempt and set the deadline by which it must finish or be running again. A record
 -- that says finished without an error or Celery's final result (its run was cut off
 -- before the result was stored) is not finished: the job runs again.
--- Also says how many in-flight places are free (fair sharing: the worker's slots plus
--- the margin, less the jobs handed over and not started), so a worker hands over in
--- batches; none while no client waits in a backlog (the worker skips the hand-over).
+-- Fair sharing: the job's in-flight place is now free; when at least `batch` places
+-- are (the worker's slots plus the margin, less the jobs handed over and not started)
+-- and some client waits in a backlog, the hand-over runs here too (fair_handover.lua),
+-- so a worker refills in batches and in the same round trip.
+-- Needs fair_rank and fair_handover before it.
 -- KEYS: job record, queued set, Celery result, in-flight set, published set, running set,
---       workers hash, ready clients
--- ARGV: job id, events channel, now, worker name, deadline, retention seconds, margin
--- Returns {outcome, attempts, free in-flight places} and, for a run, the job's webhook
--- (JSON) if it asked for one.
+--       workers hash, ready clients, then the hand-over's 10 keys
+-- ARGV: job id, events channel, now, worker name, deadline, retention seconds, margin,
+--       batch (0: never hand over), then the hand-over's 11 arguments
+-- Returns {outcome, attempts, free in-flight places, the job's webhook (JSON) for a run
+-- that asked for one or '', the hand-over's reply or {}}.
 local function ended(meta)  -- Celery's result says the task reached a final state
   if not meta then return false end
   local ok, doc = pcall(cjson.decode, meta)
@@ -25,20 +28,34 @@ for _, v in ipairs(redis.call('HVALS', KEYS[7])) do
 end
 local room = math.max(slots, 1) + tonumber(ARGV[7] or '0') - redis.call('ZCARD', KEYS[4])
 if redis.call('ZCARD', KEYS[8]) == 0 then room = 0 end
-if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing', 0, room} end
-local attempts = tonumber(redis.call('HGET', KEYS[1], 'attempts') or '0')
--- a cancelled job (a queued one is already finished) ends REVOKED in the task, unrun
-if redis.call('HGET', KEYS[1], 'cancel') == '1' then return {'cancelled', attempts, room} end
-local finished, failed = unpack(redis.call('HMGET', KEYS[1], 'finishedAt', 'error'))
-if finished and (failed or ended(redis.call('GET', KEYS[3]))) then
-  return {'finished', attempts, room}
+local function claim()
+  if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing', 0, room} end
+  local attempts = tonumber(redis.call('HGET', KEYS[1], 'attempts') or '0')
+  -- a cancelled job (a queued one is already finished) ends REVOKED in the task, unrun
+  if redis.call('HGET', KEYS[1], 'cancel') == '1' then return {'cancelled', attempts, room} end
+  local finished, failed = unpack(redis.call('HMGET', KEYS[1], 'finishedAt', 'error'))
+  if finished and (failed or ended(redis.call('GET', KEYS[3]))) then
+    return {'finished', attempts, room}
+  end
+  attempts = redis.call('HINCRBY', KEYS[1], 'attempts', 1)
+  redis.call('HSET', KEYS[1], 'startedAt', ARGV[3], 'worker', ARGV[4], 'deadline', ARGV[5])
+  redis.call('HDEL', KEYS[1], 'finishedAt')  -- of a run cut off before its result was stored
+  -- a job that runs is kept for the retention window even if its commit was lost
+  if redis.call('HDEL', KEYS[1], 'pending') == 1 then redis.call('EXPIRE', KEYS[1], ARGV[6]) end
+  redis.call('SADD', KEYS[6], ARGV[1])
+  redis.call('HINCRBY', KEYS[1], 'seq', 1)
+  redis.call('PUBLISH', ARGV[2], 'changed')
+  return {'run', attempts, room, redis.call('HGET', KEYS[1], 'webhook') or ''}
 end
-attempts = redis.call('HINCRBY', KEYS[1], 'attempts', 1)
-redis.call('HSET', KEYS[1], 'startedAt', ARGV[3], 'worker', ARGV[4], 'deadline', ARGV[5])
-redis.call('HDEL', KEYS[1], 'finishedAt')  -- of a run cut off before its result was stored
--- a job that runs is kept for the retention window even if its commit was lost
-if redis.call('HDEL', KEYS[1], 'pending') == 1 then redis.call('EXPIRE', KEYS[1], ARGV[6]) end
-redis.call('SADD', KEYS[6], ARGV[1])
-redis.call('HINCRBY', KEYS[1], 'seq', 1)
-redis.call('PUBLISH', ARGV[2], 'changed')
-return {'run', attempts, room, redis.call('HGET', KEYS[1], 'webhook')}
+local reply = claim()
+while #reply < 4 do table.insert(reply, '') end
+local batch = tonumber(ARGV[8] or '0')
+if batch > 0 and room >= batch then
+  local take_keys, take_args = {}, {}
+  for i = 9, 18 do take_keys[i - 8] = KEYS[i] end
+  for i = 9, 19 do take_args[i - 8] = ARGV[i] end
+  table.insert(reply, fair_hand_over(take_keys, take_args))
+else
+  table.insert(reply, {})
+end
+return reply

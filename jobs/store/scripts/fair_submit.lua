@@ -1,12 +1,16 @@
--- Admit a job under the client's quotas and put it in the client's backlog, in one
--- round trip. Modes: 'submit' (check, write the provisional record and its indexes,
--- queue), 'admit' (check and count only: the record is written by reuse first),
--- 'enqueue' (queue a record already written and admitted).
+-- Admit a job under the client's quotas, put it in the client's backlog and hand over
+-- (confirming it), in one round trip. Modes: 'submit' (check, write the provisional
+-- record and its indexes, queue, hand over), 'admit' (check and count only: the record
+-- is written by reuse first), 'enqueue' (queue a record already written and admitted,
+-- hand over). Needs fair_rank and fair_handover before it.
 -- KEYS: job record, queued set, owner index, backlog, ready clients, clock, seq,
---       weights, unfinished set, submits set, mean-duration hash, passes
+--       weights, unfinished set, submits set, mean-duration hash, passes, then (not
+--       for 'admit') the hand-over's 10 keys (fair_handover.lua)
 -- ARGV: job id, owner, weight, priority band, now, provisional seconds, max unfinished,
---       submits per minute, mode, job key prefix, label, then record field/value pairs
--- Returns {'ok'} or {'unfinished'|'rate', retry-after seconds, limit}.
+--       submits per minute, mode, job key prefix, label, then the hand-over's 11
+--       arguments (empty for 'admit'), then record field/value pairs ('submit')
+-- Returns {'ok'} ('admit'), {'ok', then the hand-over's reply} or
+-- {'unfinished'|'rate', retry-after seconds, limit}.
 local id, owner, now, mode = ARGV[1], ARGV[2], tonumber(ARGV[5]), ARGV[9]
 local max_unfinished, per_minute = tonumber(ARGV[7]), tonumber(ARGV[8])
 if mode ~= 'enqueue' then
@@ -37,8 +41,7 @@ if mode ~= 'enqueue' then
   if mode == 'admit' then return {'ok'} end
 end
 if mode == 'submit' then
-  for i = 12, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
-  redis.call('HSET', KEYS[1], 'pending', '1')
+  redis.call('HSET', KEYS[1], 'pending', '1', unpack(ARGV, 23))
   redis.call('EXPIRE', KEYS[1], ARGV[6])
   redis.call('ZADD', KEYS[2], now, id)
   redis.call('ZADD', KEYS[3], now, id)
@@ -52,4 +55,9 @@ if not redis.call('ZSCORE', KEYS[5], owner) then
   local left = tonumber(redis.call('HGET', KEYS[12], owner) or '0')
   redis.call('ZADD', KEYS[5], math.max(clock, left), owner)
 end
-return {'ok'}
+local take_keys, take_args = {}, {}
+for i = 13, 22 do take_keys[i - 12] = KEYS[i] end
+for i = 12, 22 do take_args[i - 11] = ARGV[i] end
+local reply = fair_hand_over(take_keys, take_args)
+table.insert(reply, 1, 'ok')
+return reply

@@ -1,0 +1,103 @@
+-- fair_hand_over(K, A): the hand-over, in the script of whoever frees or fills an
+-- in-flight place: fair_take (a heartbeat, a republish), fair_submit (a submit, which
+-- it confirms) and claim (a slot's job started). Needs fair_rank before it.
+-- Confirms a just-submitted job (optional), republishes in-flight jobs whose publish was
+-- never confirmed, then moves jobs from the backlogs to the in-flight set, clients in
+-- weighted round robin, until the workers' slots plus a margin are in flight. The
+-- caller publishes each job returned, then confirms with fair_mark.
+-- K: ready clients, clock, in-flight, published, weights, workers hash,
+--    job record (to confirm), its tombstone, mean-duration hash, passes
+-- A: backlog prefix, job prefix, now, margin, stale seconds, lost seconds,
+--    id to confirm (or ''), retention, tombstone seconds, its owner, its label
+-- Returns {rank of the confirmed job (-1: none), its kind's mean run time (or ''),
+--          worker slots, then id, kind, type, parameters of each job to publish};
+-- {-2, '', 0} when the job to confirm is no longer pending (its record expired).
+local function fair_hand_over(K, A)
+  local bp, jp, now = A[1], A[2], tonumber(A[3])
+  local out = {}
+  -- in-flight scores: the hand-over time, apart by 10 us in the order of publishing
+  local stamp = now
+  local function next_stamp() stamp = stamp + 0.00001; return stamp end
+  local function valid(id)
+    local f = redis.call('HMGET', jp .. id, 'kind', 'type', 'parameters', 'finishedAt', 'cancel', 'pending')
+    if f[1] and not f[4] and f[5] ~= '1' then return f end
+    return nil
+  end
+  local commit = A[7]
+  if commit ~= '' then
+    if redis.call('HDEL', K[7], 'pending') == 0 then return {-2, '', 0} end
+    redis.call('EXPIRE', K[7], A[8])
+    redis.call('SET', K[8], A[10], 'EX', A[9])
+  end
+  -- a hand-over whose process died before it confirmed the publish
+  local old = redis.call('ZRANGEBYSCORE', K[3], '-inf', now - tonumber(A[5]), 'WITHSCORES')
+  for i = 1, #old, 2 do
+    local id = old[i]
+    if redis.call('SISMEMBER', K[4], id) == 1 then
+      -- published long ago and never started: the broker lost it (the deadline fails it)
+      if tonumber(old[i + 1]) < now - tonumber(A[6]) then
+        redis.call('ZREM', K[3], id)
+        redis.call('SREM', K[4], id)
+      end
+    else
+      local f = valid(id)
+      if f then
+        redis.call('ZADD', K[3], next_stamp(), id)
+        table.insert(out, id); table.insert(out, f[1]); table.insert(out, f[2]); table.insert(out, f[3])
+      else
+        redis.call('ZREM', K[3], id)
+      end
+    end
+  end
+  local slots = 0
+  for _, v in ipairs(redis.call('HVALS', K[6])) do
+    if string.match(v, '^%d+$') then slots = slots + tonumber(v) end
+  end
+  local limit = math.max(slots, 1) + tonumber(A[4])
+  local n = redis.call('ZCARD', K[3])
+  local skipped, nskip, guard = {}, 0, 0
+  while n < limit and guard < 10000 do
+    guard = guard + 1
+    local heads = redis.call('ZRANGE', K[1], 0, nskip, 'WITHSCORES')
+    local client, pass = nil, 0
+    for i = 1, #heads, 2 do
+      if not skipped[heads[i]] then client = heads[i]; pass = tonumber(heads[i + 1]); break end
+    end
+    if not client then break end
+    local key = bp .. client
+    local popped = redis.call('ZPOPMIN', key)
+    if #popped == 0 then
+      redis.call('ZREM', K[1], client)
+    else
+      local id = popped[1]
+      local f = valid(id)
+      if f and f[6] then  -- its submit is not confirmed yet: it stays first, the client waits
+        redis.call('ZADD', key, popped[2], id)
+        skipped[client] = true
+        nskip = nskip + 1
+      elseif f then
+        local w = tonumber(redis.call('HGET', K[5], client) or '1')
+        if redis.call('ZCARD', key) == 0 then
+          redis.call('ZREM', K[1], client)
+          redis.call('HSET', K[10], client, tostring(pass + 1 / w))
+        else
+          redis.call('ZADD', K[1], pass + 1 / w, client)
+        end
+        redis.call('SET', K[2], tostring(pass))
+        redis.call('ZADD', K[3], next_stamp(), id)
+        n = n + 1
+        table.insert(out, id); table.insert(out, f[1]); table.insert(out, f[2]); table.insert(out, f[3])
+      elseif redis.call('ZCARD', key) == 0 then  -- finished or cancelled meanwhile: dropped
+        redis.call('ZREM', K[1], client)
+      end
+    end
+  end
+  local rank, mean = -1, ''
+  if commit ~= '' then
+    rank = fair_rank(K[3], K[1], K[5], bp, A[10], commit) or -1
+    mean = redis.call('HGET', K[9], A[11]) or ''
+  end
+  local reply = {rank, mean, slots}
+  for _, v in ipairs(out) do table.insert(reply, v) end
+  return reply
+end

@@ -1,0 +1,53 @@
+"""worker.runtime under fair sharing, against fakeredis: the in-flight place a claim frees
+is refilled by the claim's own script, so the hand-over costs a worker no round trip of
+its own (only the confirmation of what it published)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from jobs.clients import WorkerClients
+from jobs.store import JobStore, Keys
+from jobs.store.workers import WorkerRegistry
+from tests.unit.support import CommandSpy, record
+from tests.unit.test_runtime import KIND, StandInTask, run, worker_clients
+from worker import runtime
+
+__all__ = ["worker_clients"]  # the autouse fixture: the runtime writes to the fake Redis
+
+
+def test_a_claim_refills_the_place_it_frees_in_its_own_round_trip(
+    store: JobStore,
+    worker_clients: WorkerClients,
+    spy: CommandSpy,
+    client: Any,
+    keys: Keys,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given one worker slot (1 + the margin of 2: three jobs in flight) and five jobs
+    # submitted: three handed over and published, two waiting in the backlog
+    monkeypatch.setattr(runtime, "kinds", lambda: {"count": KIND})
+    WorkerRegistry(client, keys).register("w1@host", 1)
+    fair = worker_clients.fair
+    for i in range(5):
+        job = record(f"j{i}", kind="count", type="to", parameters={"steps": 0}, owner="a")
+        fair.submit(job, 1, "normal", (0, 0))
+    fair.mark(["j0", "j1", "j2"])
+    published: list[str] = []
+    app = SimpleNamespace(send_task=lambda name, args, task_id: published.append(task_id))
+    run("j0", {"steps": 0}, StandInTask(app=app))  # scripts loaded; j3 handed over
+    # When a worker runs the next one
+    with spy.recording() as sent:
+        run("j1", {"steps": 0}, StandInTask(app=app))
+    # Then its claim handed j4 over in the same script: one more round trip confirms
+    # the publish, one writes the outcome
+    assert sent == ["EVALSHA", "EVALSHA", "EVAL"]
+    assert published == ["j3", "j4"]
+    assert {str(j) for j in client.zrange(keys.in_flight(), 0, -1)} == {"j2", "j3", "j4"}
+    assert {str(j) for j in client.smembers(keys.published())} == {"j2", "j3", "j4"}
+    assert client.zcard(keys.backlog("a")) == 0
+    snap = store.read("j1")
+    assert snap is not None and snap.record.finished_at is not None
