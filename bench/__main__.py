@@ -98,7 +98,13 @@ class Run:
             "DATABASE_URL": f"sqlite:///{VAR / 'sales-1000000.db'}",
             "LOG_LEVEL": os.environ.get("LOG_LEVEL", "warning"),
         }
-        for name in ("WEB_CONCURRENCY", "WEB_THREADS", "WORKER_CONCURRENCY", "FAIR_BROKER_MARGIN"):
+        for name in (
+            "WEB_CONCURRENCY",
+            "WEB_THREADS",
+            "WORKER_CONCURRENCY",
+            "FAIR_BROKER_MARGIN",
+            "FAIR_SHARING",
+        ):
             if name in os.environ:
                 env[name] = os.environ[name]
         self.stack = Bench(env=env, log_dir=self.dir)

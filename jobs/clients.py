@@ -13,7 +13,8 @@ import redis
 from celery import Celery
 from sqlalchemy.exc import SQLAlchemyError
 
-from jobs.celery_config import celery_config
+from jobs.broker_messages import RedisMessages, pushes_to_redis
+from jobs.celery_config import DEFAULT_QUEUE, celery_config
 from jobs.history.queries import HistoryReader
 from jobs.history.recorder import HistoryRecorder
 from jobs.history.tables import create_tables, make_engine
@@ -132,6 +133,7 @@ def fair_queue(client: redis.Redis, keys: Keys, settings: Settings) -> FairQueue
         settings.tombstone_seconds,
         settings.fair_broker_margin,
         settings.job_queue_timeout,
+        DEFAULT_QUEUE if pushes_to_redis(settings) else None,
     )
 
 
@@ -171,6 +173,12 @@ class WebClients:
     def fair(self) -> FairQueue:
         """Per-client backlogs and their hand-over to the broker (fair sharing)."""
         return fair_queue(self.redis, self.keys, self.settings)
+
+    @cached_property
+    def broker_messages(self) -> RedisMessages | None:
+        """Renders a job's broker message at submit, for the hand-over script to push;
+        None when it cannot (RabbitMQ, another Redis, no fair sharing): Celery publishes."""
+        return RedisMessages(self.celery) if pushes_to_redis(self.settings) else None
 
     @cached_property
     def index(self) -> OwnerIndex:

@@ -5,7 +5,9 @@ indexes, its backlog entry and the hand-over (which confirms the record and move
 next jobs in fair order to the in-flight set) are one round trip (fair_submit.lua); the
 jobs handed over are published after it. A job that reuse may answer is admitted first,
 then created and attached as before, and queued (and handed over) only if it leads.
-A publish that fails withdraws the job (503, nothing left).
+On a Redis broker the job's message is rendered here and the script pushes it when it
+hands the job over (jobs/broker_messages.py); otherwise Celery publishes the jobs
+handed over. A publish of this job that fails withdraws it (503, nothing left).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from app.services.backend import backend
 from jobs.errors import BrokerUnavailable, StoreUnavailable
 from jobs.handover import celery_publisher, publish_taken
 from jobs.kinds import JobKind, Submission
-from jobs.store.fairness import QuotaExceeded
+from jobs.store.fairness import QuotaExceeded, TakeResult
 from jobs.store.record import JobRecord, JobSnapshot
 from jobs.webhooks.events import emit
 
@@ -56,8 +58,14 @@ def enqueue_fair(kind: JobKind, submission: Submission, record: JobRecord) -> Jo
     limits = (s.client_max_unfinished, s.client_submits_per_minute)
     weight = s.weights.get(record.owner, 1)
     priority = submission.priority
+    renderer = b.broker_messages
+    message = (
+        renderer.render(kind.task_names()[record.type], record.id, record.parameters)
+        if renderer
+        else None
+    )
     if not reuse.applies(kind, submission):
-        got = b.fair.submit(record, weight, priority, limits)
+        got = b.fair.submit(record, weight, priority, limits, message)
         if isinstance(got, QuotaExceeded):
             raise quota_problem(got)
     else:
@@ -69,15 +77,24 @@ def enqueue_fair(kind: JobKind, submission: Submission, record: JobRecord) -> Jo
         if shared is not None:
             emit(b.deliveries, shared, kind, "completed")
             return shared
-        got = b.fair.enqueue(record, weight, priority)
+        got = b.fair.enqueue(record, weight, priority, message)
     try:
         taken = publish_taken(b.fair, b.kinds, celery_publisher(b.celery), got)
     except BrokerUnavailable:
+        if message is not None and record.id not in {j.id for j in got.jobs}:
+            # Another job's publish failed: this one was pushed by the script, or waits
+            # in its backlog for the next hand-over. It is accepted.
+            return accepted_snapshot(record, got)
         try:
             b.fair.withdraw(record)
         except StoreUnavailable:
             log.warning("could not withdraw job %s after a failed hand-over", record.id)
         raise
+    return accepted_snapshot(record, taken)
+
+
+def accepted_snapshot(record: JobRecord, taken: TakeResult) -> JobSnapshot:
+    """The snapshot a 202 answers with: the record and where the hand-over put it."""
     return JobSnapshot(
         record=record,
         celery_meta=None,

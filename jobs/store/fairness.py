@@ -79,8 +79,12 @@ class FairQueue:
         tombstone_seconds: int,
         margin: int,
         lost_seconds: float,
+        broker_queue: str | None = None,
     ) -> None:
         self.redis = client
+        # The broker's queue list when it is this Redis: hand-overs push the messages
+        # rendered at submit themselves (jobs/broker_messages.py).
+        self.broker_queue = broker_queue
         self.keys = keys
         self.retention = retention_seconds
         self.tombstone_ttl = tombstone_seconds
@@ -93,11 +97,17 @@ class FairQueue:
         self._counts = script(client, "fair_counts")
 
     def submit(
-        self, record: JobRecord, weight: int, priority: str, limits: tuple[int, int]
+        self,
+        record: JobRecord,
+        weight: int,
+        priority: str,
+        limits: tuple[int, int],
+        message: str | None = None,
     ) -> QuotaExceeded | TakeResult:
         """Check quotas, write the record, queue it and hand over (confirming it), in one
-        round trip: the jobs to publish, or the quota it is over."""
-        got = self._submit_as("submit", record, weight, priority, limits)
+        round trip: the jobs to publish, or the quota it is over. `message`: the job's
+        broker message, for the hand-over to push (when this FairQueue has a queue)."""
+        got = self._submit_as("submit", record, weight, priority, limits, message)
         assert got is not None
         return got
 
@@ -108,14 +118,22 @@ class FairQueue:
         got = self._submit_as("admit", record, weight, priority, limits)
         return got if isinstance(got, QuotaExceeded) else None
 
-    def enqueue(self, record: JobRecord, weight: int, priority: str) -> TakeResult:
+    def enqueue(
+        self, record: JobRecord, weight: int, priority: str, message: str | None = None
+    ) -> TakeResult:
         """Queue a job already admitted and written, and hand over (confirming it)."""
-        got = self._submit_as("enqueue", record, weight, priority, (0, 0))
+        got = self._submit_as("enqueue", record, weight, priority, (0, 0), message)
         assert isinstance(got, TakeResult)  # no quota is checked
         return got
 
     def _submit_as(
-        self, mode: str, record: JobRecord, weight: int, priority: str, limits: tuple[int, int]
+        self,
+        mode: str,
+        record: JobRecord,
+        weight: int,
+        priority: str,
+        limits: tuple[int, int],
+        message: str | None = None,
     ) -> QuotaExceeded | TakeResult | None:
         k, owner = self.keys, record.owner
         keys = [
@@ -146,11 +164,11 @@ class FairQueue:
             record.label,
         ]
         if mode == "admit":
-            args += [""] * 11
+            args += [""] * 13
         else:
             take = self.request(record)
             keys += take.keys
-            args += take.args
+            args += [*take.args, message if message and self.broker_queue else ""]
         if mode == "submit":
             for name, value in record.to_hash().items():
                 args += [name, value]
@@ -176,6 +194,7 @@ class FairQueue:
                 k.tombstone(commit.id if commit else "-"),
                 k.stats(),
                 k.fair_passes(),
+                self.broker_queue or "",
             ],
             args=[
                 k.backlog(""),
@@ -189,6 +208,7 @@ class FairQueue:
                 str(self.tombstone_ttl),
                 commit.owner if commit else "",
                 commit.label if commit else "",
+                k.broker_message("") if self.broker_queue else "",
             ],
         )
 
@@ -230,6 +250,7 @@ class FairQueue:
                     k.published(),
                     k.unfinished(owner),
                     k.submits(owner),
+                    k.broker_message(record.id),
                 ],
                 args=[record.id],
             )

@@ -116,6 +116,11 @@ class Keys:
         """Set of in-flight jobs whose publish to the broker was confirmed."""
         return f"{self.prefix}:fair:published"
 
+    def broker_message(self, job_id: str) -> str:
+        """A queued job's broker message, rendered at submit for the hand-over to push
+        (a Redis broker: jobs/broker_messages.py); gone once pushed."""
+        return f"{self.prefix}:fair:msg:{job_id}"
+
     def running(self) -> str:
         """Set of jobs claimed by a worker (pruned of finished ones by the pump)."""
         return f"{self.prefix}:fair:running"

@@ -50,8 +50,10 @@ def make_app(backend: Backend, **config: Any) -> Flask:
 
 @pytest.fixture
 def app(backend: Backend, producer: StubProducer) -> Flask:
-    """The web app on the fake Redis, open (no API keys), publishing to a stub."""
+    """The web app on the fake Redis, open (no API keys), publishing to a stub (as on
+    RabbitMQ: no message is rendered for the hand-over script to push)."""
     backend.celery = producer  # type: ignore[assignment]
+    backend.broker_messages = None
     return make_app(backend)
 
 

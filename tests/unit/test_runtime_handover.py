@@ -4,13 +4,18 @@ its own (only the confirmation of what it published)."""
 
 from __future__ import annotations
 
+import json
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from celery import Celery
 
+from jobs.broker_messages import RedisMessages
+from jobs.celery_config import DEFAULT_QUEUE
 from jobs.clients import WorkerClients
 from jobs.store import JobStore, Keys
+from jobs.store.fairness import FairQueue
 from jobs.store.workers import WorkerRegistry
 from tests.unit.support import CommandSpy, record
 from tests.unit.test_runtime import KIND, StandInTask, run, worker_clients
@@ -51,3 +56,36 @@ def test_a_claim_refills_the_place_it_frees_in_its_own_round_trip(
     assert client.zcard(keys.backlog("a")) == 0
     snap = store.read("j1")
     assert snap is not None and snap.record.finished_at is not None
+
+
+def test_on_a_redis_broker_the_claim_pushes_the_next_job_itself(
+    store: JobStore,
+    worker_clients: WorkerClients,
+    spy: CommandSpy,
+    client: Any,
+    keys: Keys,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given one worker slot on a Redis broker, five jobs submitted with their messages:
+    # three pushed to the broker by their submits, two waiting in the backlog
+    monkeypatch.setattr(runtime, "kinds", lambda: {"count": KIND})
+    fair = FairQueue(client, keys, 3600, 7200, 2, 3600, DEFAULT_QUEUE)
+    monkeypatch.setattr(worker_clients, "fair", fair)
+    WorkerRegistry(client, keys).register("w1@host", 1)
+    messages = RedisMessages(Celery("test", set_as_current=False))
+    for i in range(5):
+        job = record(f"j{i}", kind="count", type="to", parameters={"steps": 0}, owner="a")
+        fair.submit(job, 1, "normal", (0, 0), messages.render("counts.to", job.id, {"steps": 0}))
+    published: list[str] = []
+    app = SimpleNamespace(send_task=lambda name, args, task_id: published.append(task_id))
+    run("j0", {"steps": 0}, StandInTask(app=app))  # scripts loaded; j3 pushed
+    # When a worker runs the next one
+    with spy.recording() as sent:
+        run("j1", {"steps": 0}, StandInTask(app=app))
+    # Then its claim pushed j4 to the broker in the same script: nothing was published
+    # through Celery and nothing is left to confirm; one more round trip writes the outcome
+    assert sent == ["EVALSHA", "EVAL"]
+    assert published == []
+    queued = [json.loads(m)["headers"]["id"] for m in client.lrange(DEFAULT_QUEUE, 0, -1)]
+    assert queued == ["j4", "j3", "j2", "j1", "j0"]
+    assert {str(j) for j in client.smembers(keys.published())} == {"j2", "j3", "j4"}

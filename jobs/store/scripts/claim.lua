@@ -8,9 +8,9 @@
 -- so a worker refills in batches and in the same round trip.
 -- Needs fair_rank and fair_handover before it.
 -- KEYS: job record, queued set, Celery result, in-flight set, published set, running set,
---       workers hash, ready clients, then the hand-over's 10 keys
+--       workers hash, ready clients, then the hand-over's 11 keys
 -- ARGV: job id, events channel, now, worker name, deadline, retention seconds, margin,
---       batch (0: never hand over), then the hand-over's 11 arguments
+--       batch (0: never hand over), then the hand-over's 12 arguments
 -- Returns {outcome, attempts, free in-flight places, the job's webhook (JSON) for a run
 -- that asked for one or '', the hand-over's reply or {}}.
 local function ended(meta)  -- Celery's result says the task reached a final state
@@ -51,10 +51,7 @@ local reply = claim()
 while #reply < 4 do table.insert(reply, '') end
 local batch = tonumber(ARGV[8] or '0')
 if batch > 0 and room >= batch then
-  local take_keys, take_args = {}, {}
-  for i = 9, 18 do take_keys[i - 8] = KEYS[i] end
-  for i = 9, 19 do take_args[i - 8] = ARGV[i] end
-  table.insert(reply, fair_hand_over(take_keys, take_args))
+  table.insert(reply, fair_hand_over_from(8, 8))
 else
   table.insert(reply, {})
 end

@@ -3,18 +3,37 @@
 -- it confirms) and claim (a slot's job started). Needs fair_rank before it.
 -- Confirms a just-submitted job (optional), republishes in-flight jobs whose publish was
 -- never confirmed, then moves jobs from the backlogs to the in-flight set, clients in
--- weighted round robin, until the workers' slots plus a margin are in flight. The
--- caller publishes each job returned, then confirms with fair_mark.
+-- weighted round robin, until the workers' slots plus a margin are in flight. A job
+-- whose broker message was rendered at submit (a Redis broker: jobs/broker_messages.py)
+-- is pushed to the broker's queue here, confirmed at once; the caller publishes each
+-- job returned, then confirms with fair_mark.
 -- K: ready clients, clock, in-flight, published, weights, workers hash,
---    job record (to confirm), its tombstone, mean-duration hash, passes
+--    job record (to confirm), its tombstone, mean-duration hash, passes,
+--    broker queue list ('': publish every job through the caller)
 -- A: backlog prefix, job prefix, now, margin, stale seconds, lost seconds,
---    id to confirm (or ''), retention, tombstone seconds, its owner, its label
+--    id to confirm (or ''), retention, tombstone seconds, its owner, its label,
+--    message key prefix
 -- Returns {rank of the confirmed job (-1: none), its kind's mean run time (or ''),
 --          worker slots, then id, kind, type, parameters of each job to publish};
 -- {-2, '', 0} when the job to confirm is no longer pending (its record expired).
+local HAND_OVER_KEYS, HAND_OVER_ARGS = 11, 12
 local function fair_hand_over(K, A)
   local bp, jp, now = A[1], A[2], tonumber(A[3])
+  local queue, mp = K[11] or '', A[12] or ''
   local out = {}
+  local function send(id, f)
+    local m = queue ~= '' and mp ~= '' and redis.call('GET', mp .. id)
+    if m then
+      redis.call('LPUSH', queue, m)
+      redis.call('SADD', K[4], id)
+      redis.call('DEL', mp .. id)
+    else
+      table.insert(out, id); table.insert(out, f[1]); table.insert(out, f[2]); table.insert(out, f[3])
+    end
+  end
+  local function drop(id)  -- finished or cancelled before it was handed over
+    if mp ~= '' then redis.call('DEL', mp .. id) end
+  end
   -- in-flight scores: the hand-over time, apart by 10 us in the order of publishing
   local stamp = now
   local function next_stamp() stamp = stamp + 0.00001; return stamp end
@@ -43,9 +62,10 @@ local function fair_hand_over(K, A)
       local f = valid(id)
       if f then
         redis.call('ZADD', K[3], next_stamp(), id)
-        table.insert(out, id); table.insert(out, f[1]); table.insert(out, f[2]); table.insert(out, f[3])
+        send(id, f)
       else
         redis.call('ZREM', K[3], id)
+        drop(id)
       end
     end
   end
@@ -86,9 +106,10 @@ local function fair_hand_over(K, A)
         redis.call('SET', K[2], tostring(pass))
         redis.call('ZADD', K[3], next_stamp(), id)
         n = n + 1
-        table.insert(out, id); table.insert(out, f[1]); table.insert(out, f[2]); table.insert(out, f[3])
-      elseif redis.call('ZCARD', key) == 0 then  -- finished or cancelled meanwhile: dropped
-        redis.call('ZREM', K[1], client)
+        send(id, f)
+      else  -- finished or cancelled meanwhile: dropped
+        drop(id)
+        if redis.call('ZCARD', key) == 0 then redis.call('ZREM', K[1], client) end
       end
     end
   end
@@ -100,4 +121,11 @@ local function fair_hand_over(K, A)
   local reply = {rank, mean, slots}
   for _, v in ipairs(out) do table.insert(reply, v) end
   return reply
+end
+-- The hand-over with its keys and arguments at KEYS[k0 + 1 ...] and ARGV[a0 + 1 ...].
+local function fair_hand_over_from(k0, a0)
+  local K, A = {}, {}
+  for i = 1, HAND_OVER_KEYS do K[i] = KEYS[k0 + i] end
+  for i = 1, HAND_OVER_ARGS do A[i] = ARGV[a0 + i] end
+  return fair_hand_over(K, A)
 end

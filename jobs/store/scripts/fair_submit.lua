@@ -5,10 +5,11 @@
 -- hand over). Needs fair_rank and fair_handover before it.
 -- KEYS: job record, queued set, owner index, backlog, ready clients, clock, seq,
 --       weights, unfinished set, submits set, mean-duration hash, passes, then (not
---       for 'admit') the hand-over's 10 keys (fair_handover.lua)
+--       for 'admit') the hand-over's 11 keys (fair_handover.lua)
 -- ARGV: job id, owner, weight, priority band, now, provisional seconds, max unfinished,
---       submits per minute, mode, job key prefix, label, then the hand-over's 11
---       arguments (empty for 'admit'), then record field/value pairs ('submit')
+--       submits per minute, mode, job key prefix, label, then the hand-over's 12
+--       arguments (empty for 'admit'), the job's broker message (or ''), then record
+--       field/value pairs ('submit')
 -- Returns {'ok'} ('admit'), {'ok', then the hand-over's reply} or
 -- {'unfinished'|'rate', retry-after seconds, limit}.
 local id, owner, now, mode = ARGV[1], ARGV[2], tonumber(ARGV[5]), ARGV[9]
@@ -41,7 +42,7 @@ if mode ~= 'enqueue' then
   if mode == 'admit' then return {'ok'} end
 end
 if mode == 'submit' then
-  redis.call('HSET', KEYS[1], 'pending', '1', unpack(ARGV, 23))
+  redis.call('HSET', KEYS[1], 'pending', '1', unpack(ARGV, 25))
   redis.call('EXPIRE', KEYS[1], ARGV[6])
   redis.call('ZADD', KEYS[2], now, id)
   redis.call('ZADD', KEYS[3], now, id)
@@ -55,9 +56,9 @@ if not redis.call('ZSCORE', KEYS[5], owner) then
   local left = tonumber(redis.call('HGET', KEYS[12], owner) or '0')
   redis.call('ZADD', KEYS[5], math.max(clock, left), owner)
 end
-local take_keys, take_args = {}, {}
-for i = 13, 22 do take_keys[i - 12] = KEYS[i] end
-for i = 12, 22 do take_args[i - 11] = ARGV[i] end
-local reply = fair_hand_over(take_keys, take_args)
+if ARGV[24] ~= '' and ARGV[23] ~= '' then  -- pushed to the broker by the hand-over
+  redis.call('SET', ARGV[23] .. id, ARGV[24], 'EX', ARGV[19])
+end
+local reply = fair_hand_over_from(12, 11)
 table.insert(reply, 1, 'ok')
 return reply
