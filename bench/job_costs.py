@@ -1,24 +1,36 @@
-"""Where a trivial job's CPU goes, by process: ours (HTTP submit) against raw Celery.
+"""Where a trivial job's CPU goes, by process, and what the submitting client costs:
+ours (over HTTP) against raw Celery, in the same run.
 
-    .venv/bin/python -m bench.job_costs --jobs 2000 --runs 3
+    .venv/bin/python -m bench.job_costs --jobs 1500 --runs 3
 
-Each run submits `--jobs` no-op jobs (ours: over HTTP from 8 client threads, as the
-throughput row of `python -m bench --only jobs`; raw: `apply_async` in this process) and
-waits for all of them, and reads the CPU seconds each process tree used meanwhile: the
-web, the worker, the Redis server, and this process (the client). Per job, in ms. The
-throughput row's ratio follows from these: on 2 cores, jobs/s is bounded by the CPU a
-job costs in all processes together.
+Three producers, each run submitting no-op jobs and waiting until all have completed:
+
+- `raw`: `apply_async` in this process, one thread (the throughput row's baseline);
+- `ours, requests`: `--jobs` POSTs from 8 client threads with `requests` (the throughput
+  row of `python -m bench --only jobs`);
+- `ours, wrk`: wrk POSTing for `--seconds` on 8 connections (a client whose own CPU is
+  near nothing, as a service's clients run elsewhere).
+
+For each: jobs/s (all submitted jobs over the time from the first submit to the last
+completion) and the CPU milliseconds per job of each process tree: the web, the worker
+(main process and pool), the Redis server and the client (this process; wrk's own is
+not counted). On these 2 cores the jobs/s of a producer follows from the CPU a job costs
+in all processes together.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import time
+from collections.abc import Callable
 
 import psutil
 
 from bench.__main__ import NOOP, Run
+from bench.harness import wait_done, wrk
+from jobs.store.keys import Keys
 
 
 def cpu(proc: psutil.Process) -> float:
@@ -29,11 +41,11 @@ def cpu(proc: psutil.Process) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--jobs", type=int, default=2000)
+    parser.add_argument("--jobs", type=int, default=1500, help="jobs per raw/requests run")
+    parser.add_argument("--seconds", type=float, default=4.0, help="wrk's submitting time")
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args(argv)
-    run = Run(argparse.Namespace(runs=args.runs, seconds=1))
-    from bench.harness import wait_done
+    run = Run(argparse.Namespace(runs=args.runs, seconds=args.seconds))
     from bench.raw_celery import noop
 
     try:
@@ -43,44 +55,56 @@ def main(argv: list[str] | None = None) -> int:
         noop.apply_async().get(timeout=30)
         run.submit_many(base, 20, NOOP)
         time.sleep(1)
-        me = psutil.Process()
-        redis_proc = psutil.Process(run.redis_proc.pid)
-        table: dict[str, dict[str, list[float]]] = {"ours": {}, "raw": {}}
+        me, redis_proc = psutil.Process(), psutil.Process(run.redis_proc.pid)
+        index = Keys().owner_jobs("public", "report")
+
+        def by_wrk() -> list[str]:
+            since = time.time()
+            body = {"WRK_METHOD": "POST", "WRK_BODY": json.dumps(NOOP)}
+            res = wrk(base + "/api/reports", args.seconds, 8, body)
+            assert res.errors == 0, f"{res.errors} failed submissions"
+            return [str(i) for i in run.redis.zrangebyscore(index, since, "+inf")]
+
+        producers: dict[str, tuple[str, Callable[[], list[str]]]] = {
+            "raw": ("raw", lambda: [noop.apply_async().id for _ in range(args.jobs)]),
+            "ours, requests": ("worker", lambda: run.submit_many(base, args.jobs, NOOP)),
+            "ours, wrk": ("worker", by_wrk),
+        }
+        table: dict[str, dict[str, list[float]]] = {name: {} for name in producers}
         for i in range(args.runs):
-            for side in ("raw", "ours") if i % 2 == 0 else ("ours", "raw"):
-                worker = "raw" if side == "raw" else "worker"
-                before = {
-                    "web": run.stack.cpu_seconds("web"),
-                    "worker": run.stack.cpu_seconds(worker),
-                    "redis": cpu(redis_proc),
-                    "client": cpu(me),
-                }
-                started = time.perf_counter()
-                if side == "raw":
-                    ids = [noop.apply_async().id for _ in range(args.jobs)]
-                else:
-                    ids = run.submit_many(base, args.jobs, NOOP)
+            order = list(producers) if i % 2 == 0 else list(reversed(producers))
+            for name in order:
+                worker, produce = producers[name]
+
+                def used(worker: str = worker) -> dict[str, float]:
+                    return {
+                        "web": run.stack.cpu_seconds("web"),
+                        "worker": run.stack.cpu_seconds(worker),
+                        "redis": cpu(redis_proc),
+                        "client": cpu(me),
+                    }
+
+                before, started = used(), time.perf_counter()
+                ids = produce()
                 ended = wait_done(run.redis, ids)
-                after = {
-                    "web": run.stack.cpu_seconds("web"),
-                    "worker": run.stack.cpu_seconds(worker),
-                    "redis": cpu(redis_proc),
-                    "client": cpu(me),
-                }
+                after = used()
+                row = table[name]
+                row.setdefault("jobs/s", []).append(len(ids) / (ended - started))
                 for part in before:
-                    used = (after[part] - before[part]) / args.jobs * 1000
-                    table[side].setdefault(part, []).append(used)
-                table[side].setdefault("jobs/s", []).append(args.jobs / (ended - started))
-                time.sleep(1)
-                run.redis.flushdb() if False else None
-        print(f"CPU ms per job by process, median of {args.runs} runs (range):")
-        for side, parts in table.items():
-            cells = []
-            for part, values in parts.items():
-                cells.append(
-                    f"{part} {statistics.median(values):.2f} ({min(values):.2f}-{max(values):.2f})"
+                    row.setdefault(part, []).append((after[part] - before[part]) / len(ids) * 1e3)
+                row.setdefault("all", []).append(
+                    sum(row[p][-1] for p in ("web", "worker", "redis", "client"))
                 )
-            print(f"  {side}: " + "; ".join(cells))
+                time.sleep(1)
+        print(f"per producer, median of {args.runs} runs (range); CPU in ms per job:")
+        raw_rate = statistics.median(table["raw"]["jobs/s"])
+        for name, row in table.items():
+            cells = [
+                f"{part} {statistics.median(v):.2f} ({min(v):.2f}-{max(v):.2f})"
+                for part, v in row.items()
+            ]
+            ratio = statistics.median(row["jobs/s"]) / raw_rate
+            print(f"  {name}: " + "; ".join(cells) + f"; jobs/s vs raw {ratio:.2f}x")
     finally:
         run.close()
     return 0
