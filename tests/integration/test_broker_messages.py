@@ -14,6 +14,7 @@ import redis
 from jobs.broker_messages import RedisMessages, pushes_to_redis
 from jobs.celery_config import DEFAULT_QUEUE
 from jobs.clients import web_celery
+from jobs.logs import REQUEST_ID, install_producer_hook
 from jobs.settings import Settings
 
 
@@ -22,6 +23,8 @@ from jobs.settings import Settings
     [
         {},
         {"year": 2024, "region": "Île-de-France", "steps": 3},
+        {"rate": 0.1, "big": 10**20, "flag": True, "none": None, "quote": "it's \"x\""},
+        {"long": "y" * 600},
         {"nested": {"list": [1, 2.5, None, True], "text": "x" * 2000}},
     ],
 )
@@ -35,15 +38,19 @@ def test_the_rendered_message_is_the_one_kombu_pushes(
     celery = web_celery(settings)
     client = redis.Redis.from_url(url, decode_responses=True)
     client.flushdb()
+    install_producer_hook()  # as the web does: the request id goes into the headers
+    token = REQUEST_ID.set("request-1")
     try:
         # When Celery publishes a job's task, and the web renders the same job's message
         celery.send_task("reports.noop", args=["job-1", parameters], task_id="job-1")
         theirs = json.loads(client.lpop(DEFAULT_QUEUE) or "null")
         ours = json.loads(RedisMessages(celery).render("reports.noop", "job-1", parameters))
     finally:
+        REQUEST_ID.reset(token)
         client.flushdb()
     # Then they are the same but for the delivery tag, which is unique to each message
     assert theirs is not None
     tags = theirs["properties"].pop("delivery_tag"), ours["properties"].pop("delivery_tag")
     assert ours == theirs
+    assert ours["headers"]["request_id"] == "request-1"
     assert tags[0] != tags[1] and len(tags[1]) == 36
