@@ -31,6 +31,8 @@ def summarise(collapsed: str, top: int, needle: str) -> None:
     total = 0
     for line in collapsed.splitlines():
         stack, _, count_text = line.rpartition(" ")
+        if not count_text.isdigit():
+            continue  # not a stack (py-spy's notes)
         if needle and needle not in stack:
             continue  # idle threads, the gunicorn main loop
         count = int(count_text)
