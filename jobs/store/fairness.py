@@ -137,10 +137,7 @@ class FairQueue:
     ) -> QuotaExceeded | TakeResult | None:
         k, owner = self.keys, record.owner
         keys = [
-            k.job(record.id),
-            k.queued(),
-            k.owner_jobs(owner, record.kind),
-            k.backlog(owner),
+            *self._job_keys(record),
             k.fair_ready(),
             k.fair_clock(),
             k.fair_seq(),
@@ -235,17 +232,25 @@ class FairQueue:
             with reachable():
                 self._mark(keys=[self.keys.in_flight(), self.keys.published()], args=job_ids)
 
+    def _job_keys(self, record: JobRecord) -> list[str]:
+        """A job's record and the sets that list it, first in fair_submit's and
+        fair_withdraw's KEYS: record, queued set, owner index, backlog."""
+        k = self.keys
+        return [
+            k.job(record.id),
+            k.queued(),
+            k.owner_jobs(record.owner, record.kind),
+            k.backlog(record.owner),
+        ]
+
     def withdraw(self, record: JobRecord) -> None:
         """Remove every trace of a submitted job that could not be handed over."""
         k, owner = self.keys, record.owner
         with reachable():
             self._withdraw(
                 keys=[
-                    k.job(record.id),
+                    *self._job_keys(record),
                     k.tombstone(record.id),
-                    k.queued(),
-                    k.owner_jobs(owner, record.kind),
-                    k.backlog(owner),
                     k.in_flight(),
                     k.published(),
                     k.unfinished(owner),

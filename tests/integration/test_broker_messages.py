@@ -23,7 +23,7 @@ from jobs.settings import Settings
     [
         {},
         {"year": 2024, "region": "Île-de-France", "steps": 3},
-        {"rate": 0.1, "big": 10**20, "flag": True, "none": None, "quote": "it's \"x\""},
+        {"rate": 0.1, "big": 10**20, "flag": True, "none": None, "quote": 'it\'s "x"'},
         {"long": "y" * 600},
         {"nested": {"list": [1, 2.5, None, True], "text": "x" * 2000}},
     ],

@@ -18,7 +18,7 @@ from jobs.broker_messages import RedisMessages, pushes_to_redis
 from jobs.celery_config import DEFAULT_QUEUE
 from jobs.clients import web_celery
 from jobs.store import Keys
-from jobs.store.fairness import FairQueue
+from jobs.store.fairness import FairQueue, TakeResult
 from tests.unit.support import RETENTION, TOMBSTONE, CommandSpy, record
 from tests.unit.test_polls import StubProducer, make_app, producer
 
@@ -89,37 +89,55 @@ def test_a_job_waiting_in_its_backlog_keeps_its_message_until_a_claim_hands_it_o
     assert not client.exists(keys.broker_message(ids[3]))
 
 
+def fill_the_broker(fair: FairQueue, renderer: RedisMessages) -> list[str]:
+    """Four jobs of client `a` submitted with their messages and no worker (one slot +
+    the margin of 2): three pushed to the broker, the fourth waiting in its backlog."""
+    jobs = [record(f"j{i}", owner="a", created=time.time(), type="noop") for i in range(4)]
+    for job in jobs:
+        fair.submit(job, 1, "normal", (0, 0), renderer.render("reports.noop", job.id, {}))
+    return [job.id for job in jobs]
+
+
 def test_a_job_cancelled_in_its_backlog_leaves_no_message(
     backend: Backend, renderer: RedisMessages, client: Any, keys: Keys
 ) -> None:
     # Given a full broker and a job waiting in its backlog with its message
-    fair = backend.fair
-    jobs = [record(f"j{i}", owner="a", created=time.time(), type="noop") for i in range(4)]
-    for job in jobs:
-        fair.submit(job, 1, "normal", (0, 0), renderer.render("reports.noop", job.id, {}))
+    fill_the_broker(backend.fair, renderer)
     assert client.exists(keys.broker_message("j3"))
     # When it is cancelled before its hand-over, and a place frees
     client.hset(keys.job("j3"), "cancel", "1")
     client.zrem(keys.in_flight(), "j0")
-    taken = fair.take()
+    taken = backend.fair.take()
     # Then the hand-over dropped it with its message, and pushed nothing
     assert taken.jobs == [] and len(queued_ids(client)) == 3
     assert not client.exists(keys.broker_message("j3"))
 
 
-def test_a_withdrawn_job_leaves_no_message(
+def test_a_withdrawn_job_leaves_nothing_behind(
     backend: Backend, renderer: RedisMessages, client: Any, keys: Keys
 ) -> None:
-    # Given a job waiting in its backlog with its message (the broker full)
+    # Given a job handed over (in flight, published) and one waiting with its message,
+    # both counted by the client's quotas
     fair = backend.fair
     jobs = [record(f"j{i}", owner="a", created=time.time(), type="noop") for i in range(4)]
     for job in jobs:
-        fair.submit(job, 1, "normal", (0, 0), renderer.render("reports.noop", job.id, {}))
-    # When it is withdrawn (its submit failed)
-    fair.withdraw(jobs[3])
-    # Then its message went with its record
-    assert not client.exists(keys.broker_message("j3"))
-    assert not client.exists(keys.job("j3"))
+        message = renderer.render("reports.noop", job.id, {})
+        assert isinstance(fair.submit(job, 1, "normal", (5, 10), message), TakeResult)
+    # When both are withdrawn (their submits failed)
+    for job in (jobs[0], jobs[3]):
+        fair.withdraw(job)
+    # Then no trace of either is left: record, tombstone, message, indexes, quotas
+    for job_id in ("j0", "j3"):
+        for key in (keys.job(job_id), keys.tombstone(job_id), keys.broker_message(job_id)):
+            assert not client.exists(key), key
+        for key in (keys.queued(), keys.owner_jobs("a", "report"), keys.backlog("a")):
+            assert client.zscore(key, job_id) is None, key
+        assert client.zscore(keys.in_flight(), job_id) is None
+        assert not client.sismember(keys.published(), job_id)
+        assert not client.sismember(keys.unfinished("a"), job_id)
+        assert client.zscore(keys.submits("a"), job_id) is None
+    # And the others are untouched
+    assert client.exists(keys.job("j1")) and client.sismember(keys.unfinished("a"), "j1")
 
 
 def test_only_the_stores_own_redis_takes_pushed_messages(backend: Backend) -> None:
