@@ -10,6 +10,7 @@ from jobs.celery_config import DEFAULT_QUEUE
 from jobs.clients import worker_celery
 from jobs.errors import StoreUnavailable
 from jobs.logs import install_worker_hooks
+from worker.kombu_fixes import install as install_kombu_fixes
 from worker.liveness import install as install_liveness
 from worker.runtime import SETTINGS, clients, hand_over_next
 
@@ -19,6 +20,7 @@ app = worker_celery(SETTINGS)
 app.conf.include = ["worker.tasks", "worker.webhooks"]
 install_worker_hooks(SETTINGS)
 install_liveness(SETTINGS)
+install_kombu_fixes()
 
 
 @worker_ready.connect
