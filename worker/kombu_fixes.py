@@ -23,7 +23,7 @@ from typing import Any
 import redis
 from kombu.transport import redis as kombu_redis
 
-_connparams = kombu_redis.Channel._connparams
+_connparams = kombu_redis.Channel._connparams  # type: ignore[attr-defined]
 
 
 def connparams(self: Any, asynchronous: bool = False) -> Any:
@@ -35,4 +35,4 @@ def connparams(self: Any, asynchronous: bool = False) -> Any:
 
 def install() -> None:
     """Apply the fix (idempotent)."""
-    kombu_redis.Channel._connparams = connparams
+    kombu_redis.Channel._connparams = connparams  # type: ignore[attr-defined]
