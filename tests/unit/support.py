@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -10,7 +11,8 @@ from typing import Any
 import pytest
 from redis.client import PubSub
 
-from jobs.store import JobRecord, JobSnapshot, Progress
+from jobs.store import JobRecord, JobSnapshot, JobStore, Progress
+from jobs.store.results import ResultShare
 
 RETENTION, TOMBSTONE = 3600, 7200
 KEY_PREFIX = "test"
@@ -131,3 +133,26 @@ def failure_meta(exc_type: str, message: str) -> dict[str, Any]:
         "traceback": 'Traceback (most recent call last):\n  File "/srv/worker/tasks.py"...',
         "date_done": "2027-01-15T08:00:30.123456+00:00",
     }
+
+
+# -- results kept for reuse (tests/unit/test_store_results*.py) -------------------
+
+KEEP = 600
+DIGEST = "d" * 64
+RESULT = {"reportType": "yearly-sales", "totals": {"revenue": 1234567.89, "orders": 3}}
+DONE = Progress(4, 4, 100)
+
+
+def created(store: JobStore, job_id: str, owner: str = "alice", **fields: object) -> JobRecord:
+    """A job the web just created (provisional), as submit.enqueue has it before reuse."""
+    rec = record(job_id, owner=owner, created=time.time(), **fields)  # type: ignore[arg-type]
+    store.create(rec)
+    return rec
+
+
+def lead(store: JobStore, shares: ResultShare, job_id: str = "lead") -> JobRecord:
+    """A committed job that leads the computation of DIGEST."""
+    rec = created(store, job_id)
+    assert shares.attach(rec, DIGEST, fresh=False).outcome == "lead"
+    store.commit(rec)
+    return rec
