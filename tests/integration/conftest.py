@@ -1,4 +1,5 @@
-"""The operations stack: its own persistent Redis, web, two workers and the monitor."""
+"""Stacks several integration modules share: the operations stack (its own persistent
+Redis, web, two workers and the monitor) and the reuse stack, per SQL dialect."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ import requests
 from devstack.redis_server import RedisProcess
 from devstack.stack import Stack
 from tests import brokers
+from tests.integration.reuse import ENV as REUSE_ENV
+from tests.integration.reuse import ReuseStack, reuse_stack
 
 RETENTION = 15  # seconds: short, so the tests see results expire
 
@@ -93,3 +96,16 @@ def ops_stack(tmp_path_factory: pytest.TempPathFactory, sqlite_url: str) -> Iter
     finally:
         stack.stop_all()
         ops.redis.kill(signal.SIGTERM)
+
+
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def reuse(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, redis_url: str
+) -> Iterator[ReuseStack]:
+    """One stack at a time, on Redis database 10, over each dialect's sales database
+    (module scope: each reuse module has stacks of its own)."""
+    tmp = tmp_path_factory.mktemp(f"reuse-{request.param}")
+    with reuse_stack(tmp, request.param, redis_url, 10, REUSE_ENV) as stack:
+        yield stack
