@@ -1,5 +1,6 @@
 """Stacks several integration modules share: the operations stack (its own persistent
-Redis, web, two workers and the monitor) and the reuse stack, per SQL dialect."""
+Redis, web, two workers and the monitor), the reuse stack per SQL dialect, and the slow
+stack (one web of few threads with short read bounds)."""
 
 from __future__ import annotations
 
@@ -17,8 +18,11 @@ from devstack.stack import Stack
 from tests import brokers
 from tests.integration.reuse import ENV as REUSE_ENV
 from tests.integration.reuse import ReuseStack, reuse_stack
+from tests.integration.stacks import extra_stack
 
 RETENTION = 15  # seconds: short, so the tests see results expire
+SLOW_IDLE = 1.0  # seconds: the slow stack's REQUEST_IDLE_TIMEOUT
+SLOW_THREADS = 8  # the slow stack's web threads
 
 
 @dataclass
@@ -109,3 +113,22 @@ def reuse(
     tmp = tmp_path_factory.mktemp(f"reuse-{request.param}")
     with reuse_stack(tmp, request.param, redis_url, 10, REUSE_ENV) as stack:
         yield stack
+
+
+@pytest.fixture(scope="module")
+def slow_stack(
+    tmp_path_factory: pytest.TempPathFactory, redis_url: str, sqlite_url: str
+) -> Iterator[Stack]:
+    """One web process of 8 threads with short read bounds and short streams, one worker."""
+    env = {
+        "WEB_CONCURRENCY": "1",
+        "WEB_THREADS": str(SLOW_THREADS),
+        "REQUEST_IDLE_TIMEOUT": str(SLOW_IDLE),
+        "REQUEST_HEADER_TIMEOUT": "2",
+        "ENABLE_DIAGNOSTIC_REPORTS": "1",
+        # event streams notice a client gone within a second, and end within the mix's window
+        "STREAM_KEEPALIVE_SECONDS": "1",
+        "MAX_STREAM_SECONDS": "8",
+    }
+    with extra_stack(tmp_path_factory.mktemp("slow"), redis_url, 11, sqlite_url, env) as s:
+        yield s
