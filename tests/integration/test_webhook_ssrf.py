@@ -15,20 +15,11 @@ from jobs.store.keys import Keys
 from tests import brokers
 from tests.integration.imports import csv_text, post_import, rows_in, staged
 from tests.integration.stacks import extra_stack, redis_db
+from tests.webhook_urls import INTERNAL_URLS
 
 pytestmark = pytest.mark.integration
 
 DB = 6  # shared with other modules' web-only stacks, never at the same time
-
-INTERNAL_URLS = [
-    "http://127.0.0.1/hook",
-    "http://10.0.0.1/hook",
-    "http://169.254.169.254/latest/meta-data",
-    "http://[::1]:8080/hook",
-    "http://localhost/hook",  # a name that resolves to loopback
-    "https://192.168.1.20/hook",
-    "http://224.0.0.1/hook",
-]
 
 
 @pytest.fixture(scope="module")
