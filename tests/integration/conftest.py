@@ -17,8 +17,8 @@ from devstack.redis_server import RedisProcess
 from devstack.stack import Stack
 from tests import brokers
 from tests.integration.reuse import ENV as REUSE_ENV
-from tests.integration.reuse import ReuseStack, reuse_stack
-from tests.integration.stacks import extra_stack
+from tests.integration.reuse import ReuseStack
+from tests.integration.stacks import extra_stack, seeded_stack
 
 RETENTION = 15  # seconds: short, so the tests see results expire
 SLOW_IDLE = 1.0  # seconds: the slow stack's REQUEST_IDLE_TIMEOUT
@@ -111,8 +111,8 @@ def reuse(
     """One stack at a time, on Redis database 10, over each dialect's sales database
     (module scope: each reuse module has stacks of its own)."""
     tmp = tmp_path_factory.mktemp(f"reuse-{request.param}")
-    with reuse_stack(tmp, request.param, redis_url, 10, REUSE_ENV) as stack:
-        yield stack
+    with seeded_stack(tmp, request.param, redis_url, 10, REUSE_ENV) as (stack, url):
+        yield ReuseStack(stack, url)
 
 
 @pytest.fixture(scope="module")

@@ -4,18 +4,13 @@ sales database of their own (they import and insert rows), and the requests they
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import requests
 
 from devstack.stack import Stack
-from tests.conftest import seeded_database
 from tests.integration.imports import wait_done
-from tests.integration.stacks import extra_stack
 
 ALICE = {"Authorization": "Bearer alice-key"}
 BOB = {"Authorization": "Bearer bob-key"}
@@ -70,18 +65,6 @@ class ReuseStack:
     def computations(self, job_ids: list[str]) -> int:
         log = self.stack.log("worker0")
         return sum(log.count(f"[{job_id}] received") for job_id in job_ids)
-
-
-@contextmanager
-def reuse_stack(
-    tmp: Path, dialect: str, redis_url: str, db: int, env: dict[str, str]
-) -> Iterator[ReuseStack]:
-    """A ReuseStack on Redis database `db` over a seeded `dialect` sales database."""
-    with (
-        seeded_database(dialect, tmp) as url,
-        extra_stack(tmp / "stack", redis_url, db, url, env) as stack,
-    ):
-        yield ReuseStack(stack, url)
 
 
 def yearly(year: Any) -> dict[str, Any]:

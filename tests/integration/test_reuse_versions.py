@@ -16,9 +16,9 @@ from tests.integration.reuse import (
     ENV,
     FINGERPRINT_SECONDS,
     ReuseStack,
-    reuse_stack,
     yearly,
 )
+from tests.integration.stacks import seeded_stack
 
 pytestmark = pytest.mark.integration
 
@@ -31,8 +31,8 @@ def long_fingerprint(
     own signal can make it stale."""
     tmp = tmp_path_factory.mktemp("reuse-long")
     env = {**ENV, "DATA_FINGERPRINT_SECONDS": "3600"}
-    with reuse_stack(tmp, "sqlite", redis_url, 12, env) as stack:
-        yield stack
+    with seeded_stack(tmp, "sqlite", redis_url, 12, env) as (stack, url):
+        yield ReuseStack(stack, url)
 
 
 def test_an_import_changes_the_version_and_the_next_reports_compute_anew(

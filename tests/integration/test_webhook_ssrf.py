@@ -11,9 +11,7 @@ import redis
 import requests
 
 from devstack.stack import Stack
-from jobs.store.keys import Keys
-from tests import brokers
-from tests.integration.imports import csv_text, post_import, rows_in, staged
+from tests.integration.imports import csv_text, left_behind, post_import, rows_in
 from tests.integration.stacks import extra_stack, redis_db
 from tests.webhook_urls import INTERNAL_URLS
 
@@ -33,13 +31,6 @@ def guarded(
         client = redis.Redis.from_url(redis_db(redis_url, DB), decode_responses=True)
         yield s, client
         client.close()
-
-
-def left_behind(stack: Stack, store: redis.Redis, database_url: str) -> tuple[int, int, int]:
-    """Jobs in the store, tasks queued, uploads staged."""
-    jobs = sum(1 for _ in store.scan_iter(Keys().job("*")))
-    queued = brokers.waiting(stack.env.get("CELERY_BROKER_URL") or stack.env["REDIS_URL"])
-    return jobs, queued, staged(database_url)
 
 
 def assert_refused(resp: requests.Response) -> None:
