@@ -22,8 +22,6 @@ from pathlib import Path
 
 import psutil
 import redis
-import requests
-import sqlalchemy
 
 from bench.harness import (
     BARE_APP,
@@ -37,18 +35,15 @@ from bench.harness import (
     wait_done,
     wait_http,
     wait_worker,
-    wrk,
 )
 from bench.http import measure as measure_http
-from bench.jobs import NOOP, submit_and_wait, submit_many
+from bench.jobs import NOOP, submit_many
 from bench.jobs import measure as measure_jobs
 from devstack import redis_server
 from devstack.stack import free_port
 from jobs.settings import PROJECT_ROOT
 
 VAR = PROJECT_ROOT / "var" / "bench"
-PG_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-YEAR = 2024
 ROWS: list[tuple[str, ...]] = []  # the table: what, ours, baseline, ratio, target, verdict
 
 
@@ -143,65 +138,6 @@ class Run:
         """Stop one process tree."""
         stop_tree(self.stack.processes.pop(label))
 
-    # -- SQL -------------------------------------------------------------------
-    def sql(self) -> None:
-        """yearly-sales as a job vs the equivalent single SQL query run directly."""
-        from bench.sql import run_direct
-        from sales.db import make_engine
-        from sales.seed import row_count, seed
-
-        a = self.args
-        base = self.web("web", bare=False)
-        for rows in a.rows:
-            for kind in ("sqlite", "postgresql"):
-                if kind == "sqlite":
-                    url = f"sqlite:///{VAR / f'sales-{rows}.db'}"
-                else:
-                    url = f"{PG_URL}?options=-csearch_path%3D{pg_schema(rows)}"
-                    try:
-                        create_schema(rows)
-                    except sqlalchemy.exc.OperationalError as exc:
-                        print(f"  no PostgreSQL at {PG_URL}: {exc}", flush=True)
-                        continue
-                engine = make_engine(url)
-                if row_count(engine) != rows:
-                    print(f"  seeding {rows} rows into {kind} ...", flush=True)
-                    t = time.perf_counter()
-                    seed(engine, rows)
-                    print(f"  seeded in {time.perf_counter() - t:.0f}s", flush=True)
-                self.worker("sqlworker", raw=False, extra={"DATABASE_URL": url})
-                body = {"reportType": "yearly-sales", "parameters": {"year": str(YEAR)}}
-                job, direct, ratio = Figure(), Figure(), Figure()
-                with requests.Session() as s:
-                    submit_and_wait(s, base, body)  # warm up caches on both paths
-                    run_direct(engine, YEAR)
-                    for i in range(a.runs):
-                        got = {}
-                        for side in ("direct", "job") if i % 2 == 0 else ("job", "direct"):
-                            t = time.perf_counter()
-                            if side == "job":
-                                submit_and_wait(s, base, body)
-                                got[side] = time.perf_counter() - t
-                            else:
-                                got[side] = run_direct(engine, YEAR)
-                        job.add(got["job"])
-                        direct.add(got["direct"])
-                        ratio.add(got["job"] / got["direct"])
-                self.stop("sqlworker")
-                engine.dispose()
-                row(
-                    f"yearly-sales {YEAR}, {rows:,} rows, {kind} (s)",
-                    job.text("{:.3f}"),
-                    direct.text("{:.3f}"),
-                    ratio,
-                    "<= 1.2x",
-                    ratio.median <= 1.2,
-                )
-        self.stop("web")
-        if not a.keep_data:
-            for rows in a.rows:
-                drop_schema(rows)
-
     # -- memory ------------------------------------------------------------------
     def memory(self) -> None:
         """Web and worker RSS after many jobs vs after a few (fresh processes)."""
@@ -233,89 +169,19 @@ class Run:
         self.stop("worker")
         self.redis.flushdb()
 
-    # -- settings sweep ------------------------------------------------------------
-    def sweep(self) -> None:
-        """Status polls/s and trivial-job throughput under other process settings."""
-        a = self.args
-        seconds = a.seconds
-        print("\n  gunicorn settings, status polls/s (same wrk, same Redis):", flush=True)
-        ours = self.web("probe", bare=False)
-        job = requests.post(ours + "/api/reports", json=NOOP, timeout=10)
-        path = job.headers["Location"]
-        self.stop("probe")
-        configs = [
-            ("gthread 2 workers x 64 threads (default)", {"WEB_CONCURRENCY": "2"}),
-            ("gthread 2 x 8", {"WEB_CONCURRENCY": "2", "WEB_THREADS": "8"}),
-            ("gthread 2 x 16", {"WEB_CONCURRENCY": "2", "WEB_THREADS": "16"}),
-            ("gthread 1 x 64", {"WEB_CONCURRENCY": "1"}),
-            ("gthread 4 x 64", {"WEB_CONCURRENCY": "4"}),
-            ("sync 4 workers", {"WEB_CONCURRENCY": "4", "WEB_WORKER_CLASS": "sync"}),
-        ]
-        urls = {
-            name: self.web(f"sweep{i}", bare=False, extra=extra)
-            for i, (name, extra) in enumerate(configs)
-        }
-        rps = {name: Figure() for name in urls}
-        cpu = {name: Figure() for name in urls}
-        for url in urls.values():
-            wrk(url + path, 1, a.connections)
-        for _ in range(a.runs):  # round robin, so the machine's noise hits every config
-            for i, (name, url) in enumerate(urls.items()):
-                before = self.stack.cpu_seconds(f"sweep{i}")
-                res = wrk(url + path, seconds, a.connections)
-                used = self.stack.cpu_seconds(f"sweep{i}") - before
-                rps[name].add(res.rps)
-                cpu[name].add(used / max(res.requests, 1) * 1e6)
-        for i, name in enumerate(urls):
-            self.stop(f"sweep{i}")
-            print(f"  | {name} | {rps[name].text()} | {cpu[name].text()} us CPU/poll |", flush=True)
-        print("\n  Celery pool settings, trivial-job throughput (jobs/s):", flush=True)
-        base = self.web("web", bare=False)
-        pools = [
-            ("prefork 2", {"WORKER_CONCURRENCY": "2"}),
-            ("prefork 1", {"WORKER_CONCURRENCY": "1"}),
-            ("prefork 4", {"WORKER_CONCURRENCY": "4"}),
-        ]
-        tp = {name: Figure() for name, _ in pools}
-        for _ in range(a.runs):  # round robin again; one worker at a time (one queue)
-            for name, extra in pools:
-                self.worker("sweepworker", raw=False, extra=extra)
-                t = time.perf_counter()
-                ids = submit_many(base, a.jobs, NOOP)
-                tp[name].add(a.jobs / (wait_done(self.redis, ids) - t))
-                self.stop("sweepworker")
-        for name, fig in tp.items():
-            print(f"  | {name} | {fig.text()} jobs/s |", flush=True)
-        self.stop("web")
-        self.redis.flushdb()
+
+def sql_part(run: Run) -> None:
+    """yearly-sales as a job vs the single SQL query run directly (bench/yearly_sales.py)."""
+    from bench.yearly_sales import measure
+
+    measure(run, row, VAR)
 
 
-def pg_schema(rows: int) -> str:
-    """The benchmark's own PostgreSQL schema for a data set size."""
-    return f"bench_sales_{rows}"
+def sweep_part(run: Run) -> None:
+    """Status polls/s and throughput under other process settings (bench/sweep.py)."""
+    from bench.sweep import measure
 
-
-def _admin() -> sqlalchemy.Engine:
-    return sqlalchemy.create_engine(PG_URL, connect_args={"connect_timeout": 3})
-
-
-def create_schema(rows: int) -> None:
-    """Create the schema when missing (kept data is reused when its row count matches)."""
-    engine = _admin()
-    with engine.begin() as conn:
-        conn.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{pg_schema(rows)}"')
-    engine.dispose()
-
-
-def drop_schema(rows: int) -> None:
-    """Drop the benchmark's schema."""
-    engine = _admin()
-    try:
-        with engine.begin() as conn:
-            conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{pg_schema(rows)}" CASCADE')
-    except sqlalchemy.exc.OperationalError:
-        pass
-    engine.dispose()
+    measure(run)
 
 
 def http_part(run: Run) -> None:
@@ -345,9 +211,9 @@ def fairness_part(run: Run) -> None:
 PARTS: dict[str, Callable[[Run], None]] = {
     "http": http_part,
     "jobs": jobs_part,
-    "sql": Run.sql,
+    "sql": sql_part,
     "memory": Run.memory,
-    "sweep": Run.sweep,
+    "sweep": sweep_part,
     "reuse": reuse_part,
     "fairness": fairness_part,
 }
@@ -387,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
         for name in args.only:
             PARTS[name](run)
         if args.sweep and "sweep" not in args.only:
-            run.sweep()
+            sweep_part(run)
     finally:
         run.close()
     print(
