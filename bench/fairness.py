@@ -14,8 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bench.harness import Figure, wait_done
-
-NOOP = {"reportType": "noop", "parameters": {"steps": 0, "stepSeconds": 0}}
+from bench.jobs import NOOP, submit_many
 
 
 def measure(run: Any, row: Callable[..., None]) -> None:
@@ -29,10 +28,10 @@ def measure(run: Any, row: Callable[..., None]) -> None:
             env = {"FAIR_SHARING": "1" if side == "on" else "0"}
             base = run.web(f"web-{side}", bare=False, extra=env)
             run.worker(f"worker-{side}", raw=False, extra=env)
-            run.submit_many(base, 20, NOOP)  # warm up
+            submit_many(base, 20, NOOP)  # warm up
             time.sleep(1)
             started = time.perf_counter()
-            ids = run.submit_many(base, a.jobs, NOOP)
+            ids = submit_many(base, a.jobs, NOOP)
             accepted = time.perf_counter()
             finished = wait_done(run.redis, ids)
             got[(side, "submit")] = a.jobs / (accepted - started)

@@ -24,13 +24,13 @@ import redis
 import requests
 
 from bench.harness import Figure, wait_done
+from bench.jobs import NOOP
 from tests import brokers
 from tests.hosts.netns import Network, unavailable_reason
 from tests.hosts.services import HostProcesses, start_redis, wait_for
 
 HOSTS = ["store", "web1", "web2", "worker1", "worker2", "worker3"]
 WEBS = ["web1", "web2"]
-NOOP = {"reportType": "noop", "parameters": {"steps": 0, "stepSeconds": 0}}
 AMQP_PORT = 5672
 
 

@@ -28,8 +28,9 @@ from collections.abc import Callable
 
 import psutil
 
-from bench.__main__ import NOOP, Run
+from bench.__main__ import Run
 from bench.harness import wait_done, wrk
+from bench.jobs import NOOP, submit_many
 from jobs.store.keys import Keys
 
 
@@ -53,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         run.worker("worker", raw=False)
         run.worker("raw", raw=True)
         noop.apply_async().get(timeout=30)
-        run.submit_many(base, 20, NOOP)
+        submit_many(base, 20, NOOP)
         time.sleep(1)
         me, redis_proc = psutil.Process(), psutil.Process(run.redis_proc.pid)
         index = Keys().owner_jobs("public", "report")
@@ -67,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
 
         producers: dict[str, tuple[str, Callable[[], list[str]]]] = {
             "raw": ("raw", lambda: [noop.apply_async().id for _ in range(args.jobs)]),
-            "ours, requests": ("worker", lambda: run.submit_many(base, args.jobs, NOOP)),
+            "ours, requests": ("worker", lambda: submit_many(base, args.jobs, NOOP)),
             "ours, wrk": ("worker", by_wrk),
         }
         table: dict[str, dict[str, list[float]]] = {name: {} for name in producers}

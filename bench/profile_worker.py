@@ -17,8 +17,9 @@ import shutil
 import subprocess
 import time
 
-from bench.__main__ import NOOP, VAR, Run
+from bench.__main__ import VAR, Run
 from bench.harness import wait_done
+from bench.jobs import NOOP, submit_many
 from bench.profile import summarise
 
 
@@ -32,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     run = Run(argparse.Namespace(runs=1, seconds=args.seconds))
     try:
         base = run.web("web", bare=False)
-        ids = run.submit_many(base, args.jobs, NOOP)
+        ids = submit_many(base, args.jobs, NOOP)
         started = time.perf_counter()
         run.worker("worker", raw=False)
         spies = {}

@@ -39,10 +39,18 @@ def start_webhook_worker(fs: FaultStack, label: str) -> None:
         time.sleep(0.1)
 
 
-def submit_hooked(fs: FaultStack, url: str) -> str:
+def submit_hooked(
+    fs: FaultStack, url: str, parameters: dict[str, Any] | None = None, **fields: Any
+) -> str:
+    """A noop job (one step unless `parameters` say otherwise) with a webhook to `url`."""
     resp = requests.post(
         f"{fs.base_url}/api/reports",
-        json={"reportType": "noop", "parameters": {"steps": 1}, "webhook": url},
+        json={
+            "reportType": "noop",
+            "parameters": {"steps": 1} if parameters is None else parameters,
+            "webhook": url,
+            **fields,
+        },
         timeout=10,
     )
     assert resp.status_code == 202, resp.text
@@ -135,16 +143,7 @@ def test_a_job_killed_by_the_hard_time_limit_still_sends_its_end(
         **WEBHOOK_ENV,
     )
     start_webhook_worker(fs, "hooks")
-    resp = requests.post(
-        f"{fs.base_url}/api/reports",
-        json={
-            "reportType": "noop",
-            "parameters": {"steps": 10, "stepSeconds": 0.5},
-            "webhook": receiver.url("/killed"),
-        },
-        timeout=10,
-    )
-    job = resp.json()["id"]
+    job = submit_hooked(fs, receiver.url("/killed"), {"steps": 10, "stepSeconds": 0.5})
     # When its pool process is killed and the job fails
     assert fs.wait_all([job], timeout=30)[job]["status"] == "Failed"
     # Then its job.failed event arrives, once
@@ -168,20 +167,15 @@ def test_every_terminal_event_arrives_once_after_a_job_worker_is_killed(
     if hooks_running:
         start_webhook_worker(fs, "hooks-early")
     victim = fs.start_worker({"WORKER_CONCURRENCY": "6"})
-    jobs = []
-    for _ in range(6):
-        resp = requests.post(
-            f"{fs.base_url}/api/reports",
-            json={
-                "reportType": "noop",
-                "parameters": {"steps": 12, "stepSeconds": 0.25},
-                "webhook": receiver.url("/jobs"),
-                "webhookEvents": ["started", "progress", "completed"],
-            },
-            timeout=10,
+    jobs = [
+        submit_hooked(
+            fs,
+            receiver.url("/jobs"),
+            {"steps": 12, "stepSeconds": 0.25},
+            webhookEvents=["started", "progress", "completed"],
         )
-        assert resp.status_code == 202, resp.text
-        jobs.append(str(resp.json()["id"]))
+        for _ in range(6)
+    ]
     for job in jobs:
         fs.wait_progress(job, steps=2)
     # When that job worker is SIGKILLed (main process and pool) while the jobs record

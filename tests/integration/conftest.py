@@ -1,4 +1,6 @@
-"""The operations stack: its own persistent Redis, web, two workers and the monitor."""
+"""Stacks several integration modules share: the operations stack (its own persistent
+Redis, web, two workers and the monitor), the reuse stack per SQL dialect, and the slow
+stack (one web of few threads with short read bounds)."""
 
 from __future__ import annotations
 
@@ -14,8 +16,13 @@ import requests
 from devstack.redis_server import RedisProcess
 from devstack.stack import Stack
 from tests import brokers
+from tests.integration.reuse import ENV as REUSE_ENV
+from tests.integration.reuse import ReuseStack
+from tests.integration.stacks import extra_stack, seeded_stack
 
 RETENTION = 15  # seconds: short, so the tests see results expire
+SLOW_IDLE = 1.0  # seconds: the slow stack's REQUEST_IDLE_TIMEOUT
+SLOW_THREADS = 8  # the slow stack's web threads
 
 
 @dataclass
@@ -93,3 +100,35 @@ def ops_stack(tmp_path_factory: pytest.TempPathFactory, sqlite_url: str) -> Iter
     finally:
         stack.stop_all()
         ops.redis.kill(signal.SIGTERM)
+
+
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def reuse(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, redis_url: str
+) -> Iterator[ReuseStack]:
+    """One stack at a time, on Redis database 10, over each dialect's sales database
+    (module scope: each reuse module has stacks of its own)."""
+    tmp = tmp_path_factory.mktemp(f"reuse-{request.param}")
+    with seeded_stack(tmp, request.param, redis_url, 10, REUSE_ENV) as (stack, url):
+        yield ReuseStack(stack, url)
+
+
+@pytest.fixture(scope="module")
+def slow_stack(
+    tmp_path_factory: pytest.TempPathFactory, redis_url: str, sqlite_url: str
+) -> Iterator[Stack]:
+    """One web process of 8 threads with short read bounds and short streams, one worker."""
+    env = {
+        "WEB_CONCURRENCY": "1",
+        "WEB_THREADS": str(SLOW_THREADS),
+        "REQUEST_IDLE_TIMEOUT": str(SLOW_IDLE),
+        "REQUEST_HEADER_TIMEOUT": "2",
+        "ENABLE_DIAGNOSTIC_REPORTS": "1",
+        # event streams notice a client gone within a second, and end within the mix's window
+        "STREAM_KEEPALIVE_SECONDS": "1",
+        "MAX_STREAM_SECONDS": "8",
+    }
+    with extra_stack(tmp_path_factory.mktemp("slow"), redis_url, 11, sqlite_url, env) as s:
+        yield s

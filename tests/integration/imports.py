@@ -1,4 +1,5 @@
-"""What the import tests share: CSV files of their own making, an import client, SQL checks."""
+"""What the import tests share: CSV files of their own making, an import client, SQL checks,
+and a stack over a sales database of their own with what an upload may leave behind."""
 
 from __future__ import annotations
 
@@ -8,12 +9,20 @@ import gzip
 import io
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import redis
 import requests
 import sqlalchemy
 
+from devstack.stack import Stack
+from jobs.store.keys import Keys
 from sales.seed import generate
+from tests import brokers
+from tests.integration.stacks import redis_db, seeded_stack
 
 HEADER = ("sold_at", "region", "product", "category", "customer_id", "quantity", "unit_price")
 TERMINAL = {"Complete", "Failed", "Cancelled"}
@@ -114,3 +123,42 @@ def staged(database_url: str) -> int:
 def year_range(year: int) -> str:
     """A WHERE clause for the rows sold in `year` (text or timestamp columns alike)."""
     return f"sold_at >= '{year}-01-01' AND sold_at < '{year + 1}-01-01'"
+
+
+def left_behind(stack: Stack, store: redis.Redis, database_url: str) -> tuple[int, int, int]:
+    """Jobs in the store, tasks queued, uploads staged."""
+    jobs = sum(1 for _ in store.scan_iter(Keys().job("*")))
+    queued = brokers.waiting(stack.env.get("CELERY_BROKER_URL") or stack.env["REDIS_URL"])
+    return jobs, queued, staged(database_url)
+
+
+@dataclass
+class ImportStack:
+    """A stack whose sales database belongs to one test module (imports change it), and a
+    client of its Redis database."""
+
+    stack: Stack
+    database_url: str
+    redis: redis.Redis
+
+    @property
+    def base(self) -> str:
+        return self.stack.base_url
+
+    def left_behind(self) -> tuple[int, int, int, int]:
+        """Jobs in the store, tasks queued, uploads staged, sales rows."""
+        return (
+            *left_behind(self.stack, self.redis, self.database_url),
+            count_rows(self.database_url),
+        )
+
+
+@contextmanager
+def import_stack(
+    tmp: Path, dialect: str, redis_url: str, db: int, env: dict[str, str], **sizes: int
+) -> Iterator[ImportStack]:
+    """A seeded_stack (`sizes`: its workers and rows) and a client of its Redis database."""
+    with seeded_stack(tmp, dialect, redis_url, db, env, **sizes) as (stack, url):
+        client = redis.Redis.from_url(redis_db(redis_url, db), decode_responses=True)
+        yield ImportStack(stack, url, client)
+        client.close()

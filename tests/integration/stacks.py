@@ -10,7 +10,7 @@ import redis
 
 from devstack.stack import Stack
 from tests import brokers
-from tests.conftest import start_stack
+from tests.conftest import TEST_ROWS, seeded_database, start_stack
 
 
 def redis_db(redis_url: str, db: int) -> str:
@@ -65,4 +65,23 @@ def extra_stack(
         client.close()
 
 
-__all__ = ["extra_stack", "redis_db", "start_stack", "start_web_only"]
+@contextmanager
+def seeded_stack(
+    tmp: Path,
+    dialect: str,
+    redis_url: str,
+    db: int,
+    env: dict[str, str],
+    workers: int = 1,
+    rows: int = TEST_ROWS,
+) -> Iterator[tuple[Stack, str]]:
+    """An extra_stack over a `dialect` sales database of the caller's own, seeded with
+    `rows` rows (for tests that change the data); the stack and the database's URL."""
+    with (
+        seeded_database(dialect, tmp, rows=rows) as url,
+        extra_stack(tmp / "stack", redis_url, db, url, env, workers) as stack,
+    ):
+        yield stack, url
+
+
+__all__ = ["extra_stack", "redis_db", "seeded_stack", "start_stack", "start_web_only"]

@@ -66,20 +66,36 @@ def started_at(store: redis.Redis, ids: list[str]) -> dict[str, float]:
     return {j: float(v) for j, v in zip(ids, pipe.execute(), strict=True) if v}
 
 
+def clients_stack(
+    tmp_path_factory: pytest.TempPathFactory,
+    redis_url: str,
+    sqlite_url: str,
+    name: str,
+    db: int,
+    **settings: str,
+) -> Iterator[Stack]:
+    """A web and a worker on Redis database `db`, for the three clients' keys, with the
+    noop report and `settings` (the fixtures below `yield from` it)."""
+    env = {"ENABLE_DIAGNOSTIC_REPORTS": "1", "API_KEYS": API_KEYS, **settings}
+    with extra_stack(tmp_path_factory.mktemp(name), redis_url, db, sqlite_url, env) as s:
+        yield s
+
+
 @pytest.fixture(scope="module")
 def fair(
     tmp_path_factory: pytest.TempPathFactory, redis_url: str, sqlite_url: str
 ) -> Iterator[Stack]:
-    env = {
-        "ENABLE_DIAGNOSTIC_REPORTS": "1",
-        "API_KEYS": API_KEYS,
-        "CLIENT_WEIGHTS": "carol:2",
-        "ADMIN_API_KEYS": f"ops:{ADMIN_KEY}",
-        "WORKER_CONCURRENCY": str(SLOTS),
-        "FAIR_BROKER_MARGIN": str(MARGIN),
-    }
-    with extra_stack(tmp_path_factory.mktemp("fair"), redis_url, FAIR_DB, sqlite_url, env) as s:
-        yield s
+    yield from clients_stack(
+        tmp_path_factory,
+        redis_url,
+        sqlite_url,
+        "fair",
+        FAIR_DB,
+        CLIENT_WEIGHTS="carol:2",
+        ADMIN_API_KEYS=f"ops:{ADMIN_KEY}",
+        WORKER_CONCURRENCY=str(SLOTS),
+        FAIR_BROKER_MARGIN=str(MARGIN),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -202,14 +218,15 @@ def test_ops_counts_queued_and_running_per_client(fair: Stack, store: redis.Redi
 def quota(
     tmp_path_factory: pytest.TempPathFactory, redis_url: str, sqlite_url: str
 ) -> Iterator[Stack]:
-    env = {
-        "ENABLE_DIAGNOSTIC_REPORTS": "1",
-        "API_KEYS": API_KEYS,
-        "CLIENT_MAX_UNFINISHED": "3",
-        "CLIENT_SUBMITS_PER_MINUTE": "6",
-    }
-    with extra_stack(tmp_path_factory.mktemp("quota"), redis_url, QUOTA_DB, sqlite_url, env) as s:
-        yield s
+    yield from clients_stack(
+        tmp_path_factory,
+        redis_url,
+        sqlite_url,
+        "quota",
+        QUOTA_DB,
+        CLIENT_MAX_UNFINISHED="3",
+        CLIENT_SUBMITS_PER_MINUTE="6",
+    )
 
 
 def assert_quota(resp: requests.Response, which: str) -> int:

@@ -4,41 +4,18 @@ each is now the contract's 4xx as problem+json, and leaves no job behind."""
 from __future__ import annotations
 
 import base64
-import socket
-import time
-from collections.abc import Iterator
-from urllib.parse import urlsplit
 
 import pytest
 import redis
 import requests
 
 from devstack.stack import Stack
-from jobs.celery_config import DEFAULT_QUEUE
-from jobs.store.keys import Keys
-from tests.integration.stacks import extra_stack
+from tests.integration.hardening import assert_problem, job_keys
+from tests.integration.raw_http import raw_exchange
 
 pytestmark = pytest.mark.integration
 
-PROBLEM = "application/problem+json"
 HUGE = "9" * 5000
-
-
-def job_keys(client: redis.Redis) -> set[bytes]:
-    """Every job record and every queued message."""
-    return (
-        set(client.keys(Keys().job("*")))
-        | set(client.keys("celery-task-meta-*"))
-        | {bytes(m) for m in client.lrange(DEFAULT_QUEUE, 0, -1)}
-    )
-
-
-def assert_problem(resp: requests.Response, status: int) -> dict:
-    assert resp.status_code == status, resp.text
-    assert resp.headers["Content-Type"] == PROBLEM
-    problem = resp.json()
-    assert problem["status"] == status
-    return problem
 
 
 def submit_one(stack: Stack) -> str:
@@ -138,33 +115,6 @@ def test_a_cursor_decoding_to_a_huge_integer_is_422(stack: Stack) -> None:
     assert_problem(resp, 422)
 
 
-def raw_exchange(stack: Stack, data: bytes, timeout: float = 10.0) -> bytes:
-    """Send bytes on a fresh connection; everything the server answers before closing."""
-    url = urlsplit(stack.base_url)
-    with socket.create_connection((url.hostname, url.port), timeout=timeout) as sock:
-        sock.sendall(data)
-        chunks = []
-        while True:
-            try:
-                chunk = sock.recv(65536)
-            except (ConnectionResetError, TimeoutError):
-                break
-            if not chunk:
-                break
-            chunks.append(chunk)
-            if b"\r\n\r\n" in b"".join(chunks) and _complete(b"".join(chunks)):
-                break
-        return b"".join(chunks)
-
-
-def _complete(response: bytes) -> bool:
-    head, _, body = response.partition(b"\r\n\r\n")
-    for line in head.split(b"\r\n"):
-        if line.lower().startswith(b"content-length:"):
-            return len(body) >= int(line.split(b":", 1)[1])
-    return False
-
-
 def test_a_chunked_body_with_an_invalid_chunk_size_is_a_400_problem(
     stack: Stack, redis_client: redis.Redis
 ) -> None:
@@ -218,87 +168,3 @@ def test_parameters_are_echoed_in_their_normalised_form(
     assert resp.json()["parameters"] == echoed
     status = requests.get(f"{stack.base_url}{resp.headers['Location']}", timeout=10).json()
     assert status["parameters"] == echoed
-
-
-def wait_terminal(stack: Stack, location: str) -> dict:
-    resp = requests.get(f"{stack.base_url}{location}", headers={"Prefer": "wait=30"}, timeout=60)
-    doc = resp.json()
-    for _ in range(30):
-        if doc["status"] != "In Progress":
-            return dict(doc)
-        doc = requests.get(
-            f"{stack.base_url}{location}", headers={"Prefer": "wait=5"}, timeout=60
-        ).json()
-    raise AssertionError(f"job did not finish: {doc}")
-
-
-def test_a_finished_job_shows_the_steps_it_took(stack: Stack) -> None:
-    resp = requests.post(
-        f"{stack.base_url}/api/reports",
-        json={"reportType": "noop", "parameters": {"steps": 7}},
-        timeout=10,
-    )
-    doc = wait_terminal(stack, resp.headers["Location"])
-    assert doc["status"] == "Complete"
-    assert doc["progress"]["percent"] == 100
-    assert (doc["progress"]["current"], doc["progress"]["total"]) == (7, 7)
-
-
-def test_a_failed_job_keeps_the_progress_it_reached(stack: Stack) -> None:
-    resp = requests.post(
-        f"{stack.base_url}/api/reports",
-        json={"reportType": "noop", "parameters": {"steps": 4, "failAtStep": 3}},
-        timeout=10,
-    )
-    doc = wait_terminal(stack, resp.headers["Location"])
-    assert doc["status"] == "Failed"
-    assert (doc["progress"]["current"], doc["progress"]["total"]) == (2, 4)
-    assert doc["progress"]["percent"] == 50
-
-
-@pytest.fixture(scope="module")
-def keyed_stack(
-    tmp_path_factory: pytest.TempPathFactory, redis_url: str, sqlite_url: str
-) -> Iterator[Stack]:
-    """The web alone, with client and admin keys."""
-    env = {"API_KEYS": "alice:k-alice", "ADMIN_API_KEYS": "root:k-root"}
-    with extra_stack(tmp_path_factory.mktemp("keyed"), redis_url, 12, sqlite_url, env, 0) as s:
-        yield s
-
-
-@pytest.mark.parametrize("path", ["/api/opsx", "/api/ops-x/y", "/api/opsjobs", "/api/nothing"])
-def test_keyless_requests_under_api_get_401_whatever_the_prefix(
-    keyed_stack: Stack, path: str
-) -> None:
-    resp = requests.get(f"{keyed_stack.base_url}{path}", timeout=10)
-    assert_problem(resp, 401)
-    assert resp.headers["WWW-Authenticate"].startswith("Bearer")
-
-
-def test_ops_paths_still_ask_for_an_admin_key(keyed_stack: Stack) -> None:
-    assert_problem(requests.get(f"{keyed_stack.base_url}/api/ops/overview", timeout=10), 401)
-    resp = requests.get(
-        f"{keyed_stack.base_url}/api/ops/overview",
-        headers={"Authorization": "Bearer k-root"},
-        timeout=10,
-    )
-    assert resp.status_code != 401, resp.text
-
-
-def test_the_worker_logs_no_report_data_at_info(stack: Stack) -> None:
-    resp = requests.post(
-        f"{stack.base_url}/api/reports",
-        json={"reportType": "noop", "parameters": {"steps": 2}},
-        timeout=10,
-    )
-    job_id = resp.json()["id"]
-    assert wait_terminal(stack, resp.headers["Location"])["status"] == "Complete"
-    # the result is stored with the record's end, a moment before Celery logs the success
-    deadline = time.monotonic() + 5
-    while True:
-        lines = [line for line in stack.log("worker0").splitlines() if job_id in line]
-        if any("succeeded" in line for line in lines) or time.monotonic() > deadline:
-            break
-        time.sleep(0.05)
-    assert any("succeeded" in line for line in lines), lines
-    assert not any("summary" in line for line in lines), "\n".join(lines)

@@ -6,18 +6,11 @@ from __future__ import annotations
 
 import gzip
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import pytest
-import redis
 import requests
 
-from devstack.stack import Stack
-from jobs.store.keys import Keys
-from tests import brokers
-from tests.conftest import seeded_database
-from tests.integration.imports import count_rows, csv_text, post_import, rows_in, staged
-from tests.integration.stacks import extra_stack, redis_db
+from tests.integration.imports import ImportStack, csv_text, import_stack, post_import, rows_in
 
 pytestmark = pytest.mark.integration
 
@@ -25,39 +18,17 @@ DB = 6  # shared with test_import_memory.py's module, never at the same time
 LIMIT = 64 * 1024
 
 
-@dataclass
-class LimitedStack:
-    """The web alone (no worker: an accepted import would stay queued, visibly)."""
-
-    stack: Stack
-    database_url: str
-    redis: redis.Redis
-
-    @property
-    def base(self) -> str:
-        return self.stack.base_url
-
-    def left_behind(self) -> tuple[int, int, int, int]:
-        """Jobs in the store, tasks queued, uploads staged, sales rows."""
-        jobs = sum(1 for _ in self.redis.scan_iter(Keys().job("*")))
-        env = self.stack.env
-        queued = brokers.waiting(env.get("CELERY_BROKER_URL") or env["REDIS_URL"])
-        return jobs, queued, staged(self.database_url), count_rows(self.database_url)
-
-
 @pytest.fixture(
     scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 )
 def limited(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, redis_url: str
-) -> Iterator[LimitedStack]:
+) -> Iterator[ImportStack]:
+    """The web alone (no worker: an accepted import would stay queued, visibly)."""
     tmp = tmp_path_factory.mktemp(f"limits-{request.param}")
-    with seeded_database(request.param, tmp, rows=1_000) as url:
-        env = {"IMPORT_MAX_BYTES": str(LIMIT), "WEB_CONCURRENCY": "1"}
-        with extra_stack(tmp / "stack", redis_url, DB, url, env, workers=0) as stack:
-            client = redis.Redis.from_url(redis_db(redis_url, DB), decode_responses=True)
-            yield LimitedStack(stack, url, client)
-            client.close()
+    env = {"IMPORT_MAX_BYTES": str(LIMIT), "WEB_CONCURRENCY": "1"}
+    with import_stack(tmp, request.param, redis_url, DB, env, workers=0, rows=1_000) as stack:
+        yield stack
 
 
 def over_the_limit() -> bytes:
@@ -81,7 +52,7 @@ def assert_too_large(resp: requests.Response) -> None:
     assert f"({LIMIT} bytes" in problem["detail"]  # the limit in force, so the client can act
 
 
-def test_a_body_under_the_limit_is_taken(limited: LimitedStack) -> None:
+def test_a_body_under_the_limit_is_taken(limited: ImportStack) -> None:
     # Given a file well under the limit (so the limit below is the one in force, not a bug)
     before = limited.left_behind()
     resp = post_import(limited.base, csv_text(rows_in(2038, 100)))
@@ -92,7 +63,7 @@ def test_a_body_under_the_limit_is_taken(limited: LimitedStack) -> None:
 
 
 def test_a_body_whose_length_is_over_the_limit_is_413_and_leaves_nothing(
-    limited: LimitedStack,
+    limited: ImportStack,
 ) -> None:
     before = limited.left_behind()
     # When a file over the limit is posted with its Content-Length
@@ -103,7 +74,7 @@ def test_a_body_whose_length_is_over_the_limit_is_413_and_leaves_nothing(
 
 
 def test_a_streamed_body_that_grows_past_the_limit_is_413_and_leaves_nothing(
-    limited: LimitedStack,
+    limited: ImportStack,
 ) -> None:
     before = limited.left_behind()
     # When the same file is streamed chunked, so only reading it shows its size
@@ -114,7 +85,7 @@ def test_a_streamed_body_that_grows_past_the_limit_is_413_and_leaves_nothing(
 
 
 def test_a_gzip_body_that_inflates_past_the_limit_is_413_and_leaves_nothing(
-    limited: LimitedStack,
+    limited: ImportStack,
 ) -> None:
     before = limited.left_behind()
     # Given a gzipped file far under the limit that inflates to 30 times it

@@ -6,46 +6,30 @@ from __future__ import annotations
 import gzip
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import pytest
-import redis
 import requests
 
-from devstack.stack import Stack
 from jobs.store.keys import Keys
-from tests.conftest import seeded_database
 from tests.integration.imports import (
     HEADER,
+    ImportStack,
     count_rows,
     csv_lines,
     csv_text,
+    import_stack,
     post_import,
     rows_in,
     staged,
     wait_done,
     year_range,
 )
-from tests.integration.stacks import extra_stack, redis_db
 
 pytestmark = pytest.mark.integration
 
 ALICE = {"Authorization": "Bearer alice-key"}
 BOB = {"Authorization": "Bearer bob-key"}
 DBS = {"sqlite": 14, "postgres": 15}
-
-
-@dataclass
-class ImportStack:
-    """A stack whose sales database belongs to this module (imports change it)."""
-
-    stack: Stack
-    database_url: str
-    redis: redis.Redis
-
-    @property
-    def base(self) -> str:
-        return self.stack.base_url
 
 
 @pytest.fixture(
@@ -55,12 +39,9 @@ def imp(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, redis_url: str
 ) -> Iterator[ImportStack]:
     tmp = tmp_path_factory.mktemp(f"imports-{request.param}")
-    with seeded_database(request.param, tmp) as url:
-        env = {"API_KEYS": "alice:alice-key,bob:bob-key", "TASK_SOFT_TIME_LIMIT": "300"}
-        db = DBS[request.param]
-        with extra_stack(tmp / "stack", redis_url, db, url, env) as stack:
-            client = redis.Redis.from_url(redis_db(redis_url, db), decode_responses=True)
-            yield ImportStack(stack, url, client)
+    env = {"API_KEYS": "alice:alice-key,bob:bob-key", "TASK_SOFT_TIME_LIMIT": "300"}
+    with import_stack(tmp, request.param, redis_url, DBS[request.param], env) as stack:
+        yield stack
 
 
 def test_an_import_completes_with_counts_and_reports_include_its_rows(imp: ImportStack) -> None:

@@ -11,24 +11,13 @@ import redis
 import requests
 
 from devstack.stack import Stack
-from jobs.store.keys import Keys
-from tests import brokers
-from tests.integration.imports import csv_text, post_import, rows_in, staged
+from tests.integration.imports import csv_text, left_behind, post_import, rows_in
 from tests.integration.stacks import extra_stack, redis_db
+from tests.webhook_urls import INTERNAL_URLS
 
 pytestmark = pytest.mark.integration
 
 DB = 6  # shared with other modules' web-only stacks, never at the same time
-
-INTERNAL_URLS = [
-    "http://127.0.0.1/hook",
-    "http://10.0.0.1/hook",
-    "http://169.254.169.254/latest/meta-data",
-    "http://[::1]:8080/hook",
-    "http://localhost/hook",  # a name that resolves to loopback
-    "https://192.168.1.20/hook",
-    "http://224.0.0.1/hook",
-]
 
 
 @pytest.fixture(scope="module")
@@ -42,13 +31,6 @@ def guarded(
         client = redis.Redis.from_url(redis_db(redis_url, DB), decode_responses=True)
         yield s, client
         client.close()
-
-
-def left_behind(stack: Stack, store: redis.Redis, database_url: str) -> tuple[int, int, int]:
-    """Jobs in the store, tasks queued, uploads staged."""
-    jobs = sum(1 for _ in store.scan_iter(Keys().job("*")))
-    queued = brokers.waiting(stack.env.get("CELERY_BROKER_URL") or stack.env["REDIS_URL"])
-    return jobs, queued, staged(database_url)
 
 
 def assert_refused(resp: requests.Response) -> None:

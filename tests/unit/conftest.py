@@ -15,11 +15,13 @@ from jobs.settings import Settings
 from jobs.store import JobRecord, JobStore, Keys
 from jobs.store.idempotency import IdempotencyKeys
 from jobs.store.index import OwnerIndex
+from jobs.store.results import ResultShare
 from jobs.store.runs import RunLedger
 from jobs.store.throttle import PollGate
 from jobs.store.waiting import ChangeFeed
 from jobs.store.workers import WorkerRegistry
 from tests.unit.support import (
+    KEEP,
     KEY_PREFIX,
     RETENTION,
     TOMBSTONE,
@@ -63,6 +65,18 @@ def store(client: fakeredis.FakeRedis, keys: Keys) -> JobStore:
 @pytest.fixture
 def ledger(client: fakeredis.FakeRedis, keys: Keys) -> RunLedger:
     return RunLedger(client, keys, RETENTION)
+
+
+@pytest.fixture
+def shares(client: fakeredis.FakeRedis, keys: Keys) -> ResultShare:
+    """Results kept for reuse (KEEP seconds), leaders and followers."""
+    return ResultShare(client, keys, RETENTION, KEEP, TOMBSTONE, leader_seconds=900)
+
+
+@pytest.fixture
+def worker(client: fakeredis.FakeRedis, keys: Keys, shares: ResultShare) -> RunLedger:
+    """A worker's run ledger that hands its results to `shares`."""
+    return RunLedger(client, keys, RETENTION, shares)
 
 
 @pytest.fixture

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -9,7 +11,8 @@ from typing import Any
 import pytest
 from redis.client import PubSub
 
-from jobs.store import JobRecord, JobSnapshot, Progress
+from jobs.store import JobRecord, JobSnapshot, JobStore, Progress
+from jobs.store.results import ResultShare
 
 RETENTION, TOMBSTONE = 3600, 7200
 KEY_PREFIX = "test"
@@ -87,3 +90,69 @@ class CommandSpy:
         with self.monkeypatch.context() as patch:
             patch.setattr(connection_class, "send_packed_command", spy)
             yield sent
+
+
+# -- status documents (tests/unit/test_status*.py) ---------------------------------
+
+JOB_ID = "3f0c2a52-7d8e-4c1b-9a6f-0e1d2c3b4a59"
+CREATED = 1_800_000_000.0  # 2027-01-15T08:00:00Z
+SECONDS = re.compile(r"^[1-9][0-9]* seconds$")
+SUCCESS = {"status": "SUCCESS", "result": {"months": []}, "date_done": "2027-01-15T08:00:30"}
+
+
+def report(
+    meta: dict[str, Any] | None = None,
+    *,
+    started: float | None = None,
+    finished: float | None = None,
+    error: dict[str, Any] | None = None,
+    steps: Progress | None = None,
+    mean: float | None = None,
+    rank: int | None = None,
+    slots: int = 0,
+    now: float = CREATED + 10,
+) -> JobSnapshot:
+    """A yearly-sales job as JobStore.read() would return it."""
+    rec = record(
+        JOB_ID,
+        owner="public",
+        created=CREATED,
+        started_at=started,
+        finished_at=finished,
+        error=error,
+        progress=steps,
+    )
+    return snapshot(rec, meta, mean=mean, rank=rank, slots=slots, now=now)
+
+
+def failure_meta(exc_type: str, message: str) -> dict[str, Any]:
+    """What Celery's Redis backend stores for a failed task (JSON serializer)."""
+    return {
+        "status": "FAILURE",
+        "result": {"exc_type": exc_type, "exc_message": [message], "exc_module": "billiard"},
+        "traceback": 'Traceback (most recent call last):\n  File "/srv/worker/tasks.py"...',
+        "date_done": "2027-01-15T08:00:30.123456+00:00",
+    }
+
+
+# -- results kept for reuse (tests/unit/test_store_results*.py) -------------------
+
+KEEP = 600
+DIGEST = "d" * 64
+RESULT = {"reportType": "yearly-sales", "totals": {"revenue": 1234567.89, "orders": 3}}
+DONE = Progress(4, 4, 100)
+
+
+def created(store: JobStore, job_id: str, owner: str = "alice", **fields: object) -> JobRecord:
+    """A job the web just created (provisional), as submit.enqueue has it before reuse."""
+    rec = record(job_id, owner=owner, created=time.time(), **fields)  # type: ignore[arg-type]
+    store.create(rec)
+    return rec
+
+
+def lead(store: JobStore, shares: ResultShare, job_id: str = "lead") -> JobRecord:
+    """A committed job that leads the computation of DIGEST."""
+    rec = created(store, job_id)
+    assert shares.attach(rec, DIGEST, fresh=False).outcome == "lead"
+    store.commit(rec)
+    return rec

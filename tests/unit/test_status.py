@@ -1,62 +1,26 @@
-"""build_status: the status document, its ETag and Retry-After, from a JobSnapshot and its kind."""
+"""build_status: the status document from a JobSnapshot and its kind (its fields, its
+progress, its links; an import's document follows the import kind's declaration)."""
 
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
-import pytest
-
-from jobs.polling import MAX_RETRY_AFTER, retry_after_for
-from jobs.problems import INTERNAL_ERROR, TIME_LIMIT, WORKER_LOST
 from jobs.states import State
 from jobs.status import build_status
 from jobs.store import JobSnapshot, Progress
 from kinds.imports import KIND as IMPORTS
 from kinds.reports import KIND as REPORTS
-from tests.unit.support import progress, record, snapshot
-
-JOB_ID = "3f0c2a52-7d8e-4c1b-9a6f-0e1d2c3b4a59"
-CREATED = 1_800_000_000.0  # 2027-01-15T08:00:00Z
-SECONDS = re.compile(r"^[1-9][0-9]* seconds$")
-SUCCESS = {"status": "SUCCESS", "result": {"months": []}, "date_done": "2027-01-15T08:00:30"}
-
-
-def report(
-    meta: dict[str, Any] | None = None,
-    *,
-    started: float | None = None,
-    finished: float | None = None,
-    error: dict[str, Any] | None = None,
-    steps: Progress | None = None,
-    mean: float | None = None,
-    rank: int | None = None,
-    slots: int = 0,
-    now: float = CREATED + 10,
-) -> JobSnapshot:
-    """A yearly-sales job as JobStore.read() would return it."""
-    rec = record(
-        JOB_ID,
-        owner="public",
-        created=CREATED,
-        started_at=started,
-        finished_at=finished,
-        error=error,
-        progress=steps,
-    )
-    return snapshot(rec, meta, mean=mean, rank=rank, slots=slots, now=now)
-
-
-def failure_meta(exc_type: str, message: str) -> dict[str, Any]:
-    """What Celery's Redis backend stores for a failed task (JSON serializer)."""
-    return {
-        "status": "FAILURE",
-        "result": {"exc_type": exc_type, "exc_message": [message], "exc_module": "billiard"},
-        "traceback": 'Traceback (most recent call last):\n  File "/srv/worker/tasks.py"...',
-        "date_done": "2027-01-15T08:00:30.123456+00:00",
-    }
-
+from tests.unit.support import (
+    CREATED,
+    JOB_ID,
+    SUCCESS,
+    failure_meta,
+    progress,
+    record,
+    report,
+    snapshot,
+)
 
 # -- the document ----------------------------------------------------------------
 
@@ -232,166 +196,3 @@ def test_a_failed_import_still_links_its_errors_but_has_no_counts() -> None:
     assert doc["status"] == "Failed"
     assert doc["errorsURL"] == f"/api/imports/{JOB_ID}/errors"
     assert "result" not in doc
-
-
-# -- estimates and Retry-After -------------------------------------------------
-
-
-def test_running_estimate_comes_from_progress_so_far() -> None:
-    # Given 5 of 15 steps done in 10 seconds
-    snap = report({"status": "STARTED"}, started=CREATED, steps=progress(5, 15), now=CREATED + 10)
-    view = build_status(snap, REPORTS)
-    # Then 10 more steps take about 20 seconds
-    assert view.document["estimatedTimeRemaining"] == "20 seconds"
-    # And the next poll is aimed past the soonest end (one step more: 9 steps at 10/6 s)
-    assert view.retry_after == 16
-
-
-def test_running_without_progress_uses_recent_durations() -> None:
-    snap = report({"status": "STARTED"}, started=CREATED, now=CREATED + 4, mean=10.0)
-    assert build_status(snap, REPORTS).document["estimatedTimeRemaining"] == "6 seconds"
-
-
-def test_running_past_the_usual_duration_still_estimates_at_least_a_second() -> None:
-    view = build_status(
-        report({"status": "STARTED"}, started=CREATED, now=CREATED + 60, mean=10.0), REPORTS
-    )
-    assert SECONDS.match(view.document["estimatedTimeRemaining"])
-    assert view.retry_after is not None and view.retry_after >= 1
-
-
-def test_a_count_past_its_estimated_total_estimates_at_least_a_second() -> None:
-    # Given an import that read more rows than it estimated the file to hold
-    snap = report({"status": "STARTED"}, started=CREATED, steps=Progress(120, 100, 99))
-    view = build_status(snap, REPORTS)
-    assert view.document["estimatedTimeRemaining"] == "1 seconds"
-    assert view.retry_after == 1
-
-
-def test_queued_estimate_counts_the_jobs_ahead_per_worker_slot() -> None:
-    # Given 5 jobs ahead, 2 worker slots and jobs of this type taking 6 seconds
-    view = build_status(report(rank=5, slots=2, mean=6.0), REPORTS)
-    # Then this one starts after 2 full rounds and runs one more: 18 seconds
-    assert view.document["estimatedTimeRemaining"] == "18 seconds"
-
-
-def test_queued_with_no_history_has_no_estimate_but_a_nonzero_retry_after() -> None:
-    view = build_status(report(rank=0), REPORTS)
-    assert "estimatedTimeRemaining" not in view.document
-    assert view.retry_after is not None and view.retry_after >= 1
-
-
-@pytest.mark.parametrize("estimate", [None, 0.0, 0.01, 0.4, 1.0, 3.0, 17.5, 120.0, 1e6])
-def test_retry_after_for_a_queued_job_is_never_zero_and_bounded(estimate: float | None) -> None:
-    seconds = retry_after_for(State.QUEUED, estimate)
-    assert seconds is not None
-    assert 1 <= seconds <= MAX_RETRY_AFTER
-
-
-@pytest.mark.parametrize("state", [State.RUNNING, State.RETRYING])
-@pytest.mark.parametrize("estimate", [None, 0.0, 2.0, 40.0, 3600.0])
-def test_retry_after_while_running_is_between_one_and_the_cap(
-    state: State, estimate: float | None
-) -> None:
-    seconds = retry_after_for(state, estimate)
-    assert seconds is not None and 1 <= seconds <= MAX_RETRY_AFTER
-
-
-def test_retry_after_grows_with_the_estimate() -> None:
-    short, long = retry_after_for(State.RUNNING, 2.0), retry_after_for(State.RUNNING, 100.0)
-    assert short is not None and long is not None and short < long
-
-
-@pytest.mark.parametrize("state", [State.SUCCEEDED, State.FAILED, State.CANCELLED])
-def test_no_retry_after_once_terminal(state: State) -> None:
-    assert retry_after_for(state, 10.0) is None
-
-
-# -- ETag ----------------------------------------------------------------------
-
-
-def test_etag_is_stable_while_only_the_estimate_changes() -> None:
-    # Given the same running job read twice, 3 seconds apart, with no new progress
-    steps = progress(2, 15)
-    first = build_status(
-        report({"status": "STARTED"}, started=CREATED, steps=steps, now=CREATED + 4), REPORTS
-    )
-    later = build_status(
-        report({"status": "STARTED"}, started=CREATED, steps=steps, now=CREATED + 7), REPORTS
-    )
-    # Then the estimate moved but the ETag did not (If-None-Match keeps answering 304)
-    assert first.document["estimatedTimeRemaining"] != later.document["estimatedTimeRemaining"]
-    assert first.etag == later.etag
-    assert first.etag.startswith('W/"') and first.etag.endswith('"')
-
-
-def test_etag_changes_with_progress_and_with_state() -> None:
-    running = {"status": "STARTED"}
-    queued = build_status(report(), REPORTS)
-    step2 = build_status(report(running, started=CREATED, steps=progress(2, 15)), REPORTS)
-    step3 = build_status(report(running, started=CREATED, steps=progress(3, 15)), REPORTS)
-    done = build_status(report({"status": "SUCCESS", "result": {}}, started=CREATED), REPORTS)
-    assert len({queued.etag, step2.etag, step3.etag, done.etag}) == 4
-
-
-def test_etag_differs_between_kinds() -> None:
-    rec = record(JOB_ID, created=CREATED, parameters={})
-    as_report = build_status(snapshot(rec, now=CREATED), REPORTS)
-    as_import = build_status(snapshot(rec, now=CREATED), IMPORTS)
-    assert as_report.etag != as_import.etag
-
-
-# -- failures --------------------------------------------------------------------
-
-
-def assert_problem_without_traceback(error: dict[str, Any]) -> None:
-    assert set(error) == {"type", "title", "detail"}
-    assert error["type"].startswith("https://") and error["title"] and error["detail"]
-    assert "Traceback" not in str(error) and "tasks.py" not in str(error)
-
-
-def test_failure_uses_the_error_the_worker_recorded() -> None:
-    # Given the worker recorded a problem for this job
-    recorded = {
-        "type": "https://async-reports.example/problems/data-unavailable",
-        "title": "The sales data is not available",
-        "detail": "The sales database has no `sales` table.",
-    }
-    view = build_status(report(failure_meta("DataUnavailable", "x"), error=recorded), REPORTS)
-    # Then that is the error clients see, and nothing of Celery's traceback
-    assert view.document["status"] == "Failed"
-    assert view.document["error"] == recorded
-    assert_problem_without_traceback(view.document["error"])
-
-
-def test_a_recorded_error_shows_only_the_problem_fields() -> None:
-    recorded = {"type": "https://x/t", "title": "T", "detail": "D", "traceback": "secret"}
-    view = build_status(report(failure_meta("Boom", "x"), error=recorded), REPORTS)
-    assert view.document["error"] == {"type": "https://x/t", "title": "T", "detail": "D"}
-
-
-@pytest.mark.parametrize(
-    ("exc_type", "expected"),
-    [
-        ("TimeLimitExceeded", TIME_LIMIT),
-        ("SoftTimeLimitExceeded", TIME_LIMIT),
-        ("WorkerLostError", WORKER_LOST),
-        ("ZeroDivisionError", INTERNAL_ERROR),
-    ],
-)
-def test_failure_the_worker_could_not_record_is_described_from_celerys_meta(
-    exc_type: str, expected: dict[str, Any]
-) -> None:
-    # Given a job killed from outside (hard time limit, lost worker): no error in the record
-    view = build_status(report(failure_meta(exc_type, "Worker exited prematurely")), REPORTS)
-    # Then the error is our problem object for that exception, with no traceback
-    error = view.document["error"]
-    assert error == {k: expected[k] for k in ("type", "title", "detail")}
-    assert_problem_without_traceback(error)
-    assert "reportURL" not in view.document and view.retry_after is None
-
-
-def test_failure_with_a_malformed_meta_is_an_internal_error() -> None:
-    view = build_status(report({"status": "FAILURE", "result": "not a dict"}), REPORTS)
-    assert view.document["error"]["type"] == INTERNAL_ERROR["type"]
-    assert view.document["finishedAt"] is None

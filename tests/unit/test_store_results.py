@@ -1,5 +1,4 @@
-"""ResultShare (results kept for reuse, leaders and followers) against fakeredis, and the
-parts of reuse that need no processes: normalised digests, status fields, data versions."""
+"""ResultShare against fakeredis: results kept for reuse, leaders and their followers."""
 
 from __future__ import annotations
 
@@ -7,47 +6,13 @@ import json
 import time
 
 import fakeredis
-import pytest
 
-from app.services.backend import Backend
-from app.services.reuse import digest
-from jobs.kinds import JobKind, Submission
-from jobs.problems import NOT_STARTED, WORKER_LOST
 from jobs.registry import Kinds
 from jobs.status import build_status
-from jobs.store import JobRecord, JobStore, Keys, Progress
+from jobs.store import JobStore, Keys
 from jobs.store.results import ResultShare
 from jobs.store.runs import RunLedger
-from tests.unit.support import RETENTION, TOMBSTONE, record
-
-KEEP = 600
-DIGEST = "d" * 64
-RESULT = {"reportType": "yearly-sales", "totals": {"revenue": 1234567.89, "orders": 3}}
-DONE = Progress(4, 4, 100)
-
-
-@pytest.fixture
-def shares(client: fakeredis.FakeRedis, keys: Keys) -> ResultShare:
-    return ResultShare(client, keys, RETENTION, KEEP, TOMBSTONE, leader_seconds=900)
-
-
-@pytest.fixture
-def worker(client: fakeredis.FakeRedis, keys: Keys, shares: ResultShare) -> RunLedger:
-    return RunLedger(client, keys, RETENTION, shares)
-
-
-def created(store: JobStore, job_id: str, owner: str = "alice", **fields: object) -> JobRecord:
-    """A job the web just created (provisional), as submit.enqueue has it before reuse."""
-    rec = record(job_id, owner=owner, created=time.time(), **fields)  # type: ignore[arg-type]
-    store.create(rec)
-    return rec
-
-
-def lead(store: JobStore, shares: ResultShare, job_id: str = "lead") -> JobRecord:
-    rec = created(store, job_id)
-    assert shares.attach(rec, DIGEST, fresh=False).outcome == "lead"
-    store.commit(rec)
-    return rec
+from tests.unit.support import DIGEST, DONE, RESULT, created, lead
 
 
 def test_a_kept_result_answers_a_new_job_of_its_own_complete_at_once(
@@ -201,38 +166,6 @@ def test_a_leader_past_its_run_deadline_is_not_followed(
     assert shares.attach(created(store, "next"), DIGEST, fresh=False).outcome == "lead"
 
 
-def test_a_completed_import_makes_the_cached_version_stale(
-    shares: ResultShare, worker: RunLedger
-) -> None:
-    # Given a data version cached by the web
-    generation, token, _ = shares.cached_version(60)
-    assert token is None
-    shares.remember_version(generation, "42.100.100", 60)
-    assert shares.cached_version(60) == (generation, "42.100.100", False)
-    # When a worker completes a job that changes the data
-    worker.succeeded("imp", {"rowsImported": 1}, DONE, keep=False, changes_data=True)
-    # Then the cached version no longer counts
-    assert shares.cached_version(60)[1] is None
-
-
-def test_a_cached_version_is_stale_after_its_interval_and_gone_after_twice(
-    shares: ResultShare, client: fakeredis.FakeRedis, keys: Keys
-) -> None:
-    # Given a version cached for 60 s
-    shares.remember_version("0", "7.1.1", 60)
-    # Then it expires by itself after twice that
-    assert 60_000 < client.pttl(keys.data_version()) <= 120_000
-    # And once older than 60 s it is still given, marked stale
-    value = client.get(keys.data_version())
-    assert value is not None
-    generation, _, token = value.split("|", 2)
-    client.set(keys.data_version(), f"{generation}|{time.time() - 61!r}|{token}")
-    assert shares.cached_version(60) == ("0", "7.1.1", True)
-    # And only one process at a time may read it again
-    assert shares.claim_version_read(60) is True
-    assert shares.claim_version_read(60) is False
-
-
 def test_results_of_jobs_that_are_not_leaders_are_not_kept(
     store: JobStore, shares: ResultShare, worker: RunLedger, client: fakeredis.FakeRedis
 ) -> None:
@@ -257,117 +190,3 @@ def test_the_copied_result_keeps_every_figure_exactly(
     # Then its result is equal, value for value
     raw = client.get("celery-task-meta-again")
     assert raw is not None and json.loads(raw)["result"] == result
-
-
-def key(kind: JobKind, submission: Submission, version: str) -> str:
-    parameters = kind.normalised(submission)
-    assert parameters is not None
-    return digest(kind, parameters, submission.type, version)
-
-
-@pytest.mark.parametrize(
-    ("a", "b"),
-    [
-        ({"year": "2023"}, {"year": 2023}),
-        ({"year": "2023", "quarter": None}, {"year": 2023}),
-    ],
-)
-def test_parameters_are_compared_as_the_type_reads_them(
-    kinds: Kinds, a: dict[str, object], b: dict[str, object]
-) -> None:
-    # Given two requests for the same report written differently
-    kind = kinds["report"]
-    one = Submission("region-breakdown", a, "x")
-    two = Submission("region-breakdown", b, "y")
-    # Then they have one digest, which a different year or data version does not share
-    assert key(kind, one, "v1") == key(kind, two, "v1")
-    assert key(kind, one, "v1") != key(kind, one, "v2")
-    other = Submission("region-breakdown", {"year": 2024}, "z")
-    assert key(kind, one, "v1") != key(kind, other, "v1")
-
-
-def test_top_products_defaults_are_filled_before_comparing(kinds: Kinds) -> None:
-    kind = kinds["report"]
-    short = Submission("top-products", {"from": "2023-01-01", "to": "2023-03-31"}, "x")
-    full = Submission(
-        "top-products", {"from": "2023-01-01", "to": "2023-03-31", "limit": "10"}, "y"
-    )
-    assert key(kind, short, "v") == key(kind, full, "v")
-
-
-def test_the_diagnostic_noop_is_shared_only_when_it_asks(kinds: Kinds) -> None:
-    kind = kinds["report"]
-    assert kind.normalised(Submission("noop", {"steps": 2}, "x")) is None
-    shared = kind.normalised(Submission("noop", {"steps": "2", "reuse": True}, "y"))
-    assert shared is not None and shared["steps"] == 2
-
-
-def test_imports_are_never_reused_and_reports_are(kinds: Kinds) -> None:
-    assert kinds["report"].deterministic and not kinds["report"].changes_data
-    assert not kinds["import"].deterministic and kinds["import"].changes_data
-
-
-def test_a_follower_of_a_leader_lost_with_its_worker_fails_when_read(
-    store: JobStore, shares: ResultShare, worker: RunLedger, backend: Backend
-) -> None:
-    # Given a follower of a leader whose worker vanished (its run deadline passed)
-    lead(store, shares)
-    shares.attach(created(store, "f0", owner="bob"), DIGEST, fresh=False)
-    worker.claim("lead", "w1", deadline=time.time() - 1)
-    # When the follower's client polls it (nobody reads the leader)
-    snap = backend.read("f0")
-    # Then the leader is failed by the deadline check, and the follower with it
-    assert snap is not None and snap.record.error is not None
-    assert snap.record.error["title"] == WORKER_LOST["title"]
-    leader = store.read("lead")
-    assert leader is not None and leader.record.error is not None
-
-
-def test_a_follower_of_a_leader_that_was_never_enqueued_fails_when_read(
-    store: JobStore, shares: ResultShare, backend: Backend
-) -> None:
-    # Given a follower attached to a leader whose enqueue then failed (it was discarded)
-    rec = created(store, "lead")
-    shares.attach(rec, DIGEST, fresh=False)
-    shares.attach(created(store, "f0", owner="bob"), DIGEST, fresh=False)
-    store.discard(rec)
-    # When the follower is read
-    snap = backend.read("f0")
-    # Then it has an outcome of its own: failed, saying to submit again
-    assert snap is not None and snap.record.error is not None
-    assert snap.record.error["title"] == NOT_STARTED["title"]
-
-
-def test_a_follower_of_a_leader_still_being_enqueued_waits_for_it(
-    store: JobStore, shares: ResultShare, client: fakeredis.FakeRedis, backend: Backend
-) -> None:
-    # Given a follower that attached while the leader's own submit was still enqueueing
-    # it (the leader's record provisional: bench.reuse's ten concurrent submits on 10M
-    # rows saw nine followers failed as "lost before it ran" in that window)
-    rec = created(store, "lead")
-    shares.attach(rec, DIGEST, fresh=False)
-    shares.attach(created(store, "f0", owner="bob"), DIGEST, fresh=False)
-    # When the follower is read before the leader's enqueue is confirmed
-    snap = backend.read("f0")
-    # Then it is still waiting for the leader, not failed
-    assert snap is not None and snap.record.error is None and snap.record.finished_at is None
-    # And once the leader is enqueued and has succeeded, the follower gets its result
-    store.commit(rec)
-    client.set("celery-task-meta-lead", json.dumps({"status": "SUCCESS", "result": RESULT}))
-    client.hset("test:job:lead", "finishedAt", repr(time.time()))
-    done = backend.read("f0")
-    assert done is not None and done.result == RESULT
-
-
-def test_a_follower_gets_the_result_even_if_the_worker_could_not_pass_it_on(
-    store: JobStore, shares: ResultShare, client: fakeredis.FakeRedis, backend: Backend
-) -> None:
-    # Given a follower, and a leader that succeeded without passing its result on
-    lead(store, shares)
-    shares.attach(created(store, "f0", owner="bob"), DIGEST, fresh=False)
-    client.set("celery-task-meta-lead", json.dumps({"status": "SUCCESS", "result": RESULT}))
-    client.hset("test:job:lead", "finishedAt", repr(time.time()))
-    # When the follower is read
-    snap = backend.read("f0")
-    # Then it is Complete with the leader's result
-    assert snap is not None and snap.result == RESULT

@@ -19,18 +19,10 @@ from jobs.webhooks.delivery import decide
 from jobs.webhooks.sender import Answer, attempt, parse_retry_after
 from jobs.webhooks.signing import new_secret, sign, signature_header
 from jobs.webhooks.urls import WebhookRefused, check_url
+from tests.webhook_urls import INTERNAL_URLS as SHARED_INTERNAL_URLS
+from tests.webhook_urls import UNSPECIFIED_AND_MAPPED_URLS
 
-INTERNAL_URLS = [
-    "http://127.0.0.1/hook",
-    "http://10.0.0.1/hook",
-    "http://169.254.169.254/latest/meta-data",
-    "http://[::1]:8080/hook",
-    "http://localhost/hook",  # a name that resolves to loopback
-    "https://192.168.1.20/hook",
-    "http://224.0.0.1/hook",
-    "http://0.0.0.0/hook",
-    "http://[::ffff:127.0.0.1]/hook",
-]
+INTERNAL_URLS = [*SHARED_INTERNAL_URLS, *UNSPECIFIED_AND_MAPPED_URLS]
 
 
 @pytest.fixture

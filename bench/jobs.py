@@ -1,0 +1,127 @@
+"""The job rows: trivial-job throughput and end-to-end latency, ours against raw Celery,
+and the HTTP clients (submit and wait, submit many) the other job-running parts share.
+
+Throughput: `jobs` noop jobs submitted over HTTP by 8 client threads and drained by one
+worker, vs as many `apply_async()` of the raw no-op; latency: one client, one job at a
+time, `POST` with `Prefer: wait=30` until Complete, vs `apply_async().get()`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import requests
+
+from bench.harness import Figure, percentile, wait_done
+
+NOOP = {"reportType": "noop", "parameters": {"steps": 0, "stepSeconds": 0}}
+
+
+def submit_and_wait(session: requests.Session, base: str, body: dict) -> str:
+    """POST a job and return once the client sees it Complete; says how it waited."""
+    resp = session.post(base + "/api/reports", json=body, headers={"Prefer": "wait=30"}, timeout=60)
+    if resp.status_code == 200 and resp.json().get("status") == "Complete":
+        return "POST Prefer: wait"
+    assert resp.status_code == 202, resp.text
+    url = base + resp.headers["Location"]
+    while True:
+        got = session.get(url, headers={"Prefer": "wait=30"}, timeout=60)
+        if got.json().get("status") != "In Progress":
+            assert got.json()["status"] == "Complete", got.text
+            return (
+                "POST, then GET Prefer: wait (long poll)"
+                if "Preference-Applied" in got.headers
+                else "POST, then GET every 5 ms (no Prefer: wait yet)"
+            )
+        if "Preference-Applied" not in got.headers:
+            time.sleep(0.005)
+
+
+def submit_many(base: str, n: int, body: dict) -> list[str]:
+    """Submit `n` jobs over HTTP from 8 client threads; their ids."""
+
+    def one_batch(count: int) -> list[str]:
+        with requests.Session() as s:
+            out = []
+            for _ in range(count):
+                r = s.post(base + "/api/reports", json=body, timeout=30)
+                assert r.status_code == 202, r.text
+                out.append(r.json()["id"])
+            return out
+
+    per = [n // 8 + (1 if i < n % 8 else 0) for i in range(8)]
+    with ThreadPoolExecutor(8) as pool:
+        return [i for ids in pool.map(one_batch, per) for i in ids]
+
+
+def measure(run: Any, row: Callable[..., None]) -> None:
+    """Trivial-job throughput and end-to-end latency vs raw Celery."""
+    from bench.raw_celery import noop  # reads REDIS_URL, which the run has just set
+
+    a = run.args
+    base = run.web("web", bare=False)
+    run.worker("worker", raw=False)
+    run.worker("raw", raw=True)
+    noop.apply_async().get(timeout=30)  # warm up both
+    with requests.Session() as s:
+        submit_and_wait(s, base, NOOP)
+    ours_tp, raw_tp, tp_ratio = Figure(), Figure(), Figure()
+    for i in range(a.runs):
+        got = {}
+        for side in ("raw", "ours") if i % 2 == 0 else ("ours", "raw"):
+            started = time.perf_counter()
+            if side == "raw":
+                ids = [noop.apply_async().id for _ in range(a.jobs)]
+            else:
+                ids = submit_many(base, a.jobs, NOOP)
+            got[side] = a.jobs / (wait_done(run.redis, ids) - started)
+        raw_tp.add(got["raw"])
+        ours_tp.add(got["ours"])
+        tp_ratio.add(got["ours"] / got["raw"])
+    row(
+        f"trivial-job throughput, jobs/s ({a.jobs} jobs)",
+        ours_tp.text(),
+        raw_tp.text(),
+        tp_ratio,
+        ">= 0.8x",
+        tp_ratio.median >= 0.8,
+    )
+    p = {k: Figure() for k in ("o50", "o99", "r50", "r99")}
+    ratio50, mode = Figure(), ""
+    with requests.Session() as s:
+        for _ in range(a.runs):
+            raw, ours = [], []
+            for _ in range(a.samples):
+                t = time.perf_counter()
+                noop.apply_async().get(timeout=30)
+                raw.append((time.perf_counter() - t) * 1000)
+                t = time.perf_counter()
+                mode = submit_and_wait(s, base, NOOP)
+                ours.append((time.perf_counter() - t) * 1000)
+            p["o50"].add(percentile(ours, 50))
+            p["o99"].add(percentile(ours, 99))
+            p["r50"].add(percentile(raw, 50))
+            p["r99"].add(percentile(raw, 99))
+            ratio50.add(percentile(ours, 50) / percentile(raw, 50))
+    row(
+        f"trivial job end to end, ms p50 [{mode}]",
+        p["o50"].text("{:.1f}"),
+        p["r50"].text("{:.1f}") + " (apply_async().get())",
+        ratio50,
+        "p50 <= 2x",
+        ratio50.median <= 2,
+    )
+    row(
+        "trivial job end to end, ms p99",
+        p["o99"].text("{:.1f}"),
+        p["r99"].text("{:.1f}"),
+        Figure([o / r for o, r in zip(p["o99"].runs, p["r99"].runs, strict=True)]),
+        "(reported)",
+        None,
+    )
+    for label in ("web", "worker", "raw"):
+        run.stop(label)
+    run.redis.flushdb()
