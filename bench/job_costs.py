@@ -21,7 +21,6 @@ in all processes together.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import time
 from collections.abc import Callable
@@ -29,9 +28,8 @@ from collections.abc import Callable
 import psutil
 
 from bench.__main__ import Run
-from bench.harness import wait_done, wrk
-from bench.jobs import NOOP, submit_many
-from jobs.store.keys import Keys
+from bench.harness import wait_done
+from bench.jobs import NOOP, submit_by_wrk, submit_many
 
 
 def cpu(proc: psutil.Process) -> float:
@@ -57,19 +55,11 @@ def main(argv: list[str] | None = None) -> int:
         submit_many(base, 20, NOOP)
         time.sleep(1)
         me, redis_proc = psutil.Process(), psutil.Process(run.redis_proc.pid)
-        index = Keys().owner_jobs("public", "report")
-
-        def by_wrk() -> list[str]:
-            since = time.time()
-            body = {"WRK_METHOD": "POST", "WRK_BODY": json.dumps(NOOP)}
-            res = wrk(base + "/api/reports", args.seconds, 8, body)
-            assert res.errors == 0, f"{res.errors} failed submissions"
-            return [str(i) for i in run.redis.zrangebyscore(index, since, "+inf")]
 
         producers: dict[str, tuple[str, Callable[[], list[str]]]] = {
             "raw": ("raw", lambda: [noop.apply_async().id for _ in range(args.jobs)]),
             "ours, requests": ("worker", lambda: submit_many(base, args.jobs, NOOP)),
-            "ours, wrk": ("worker", by_wrk),
+            "ours, wrk": ("worker", lambda: submit_by_wrk(run, base, args.seconds)),
         }
         table: dict[str, dict[str, list[float]]] = {name: {} for name in producers}
         for i in range(args.runs):
