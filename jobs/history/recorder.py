@@ -55,10 +55,19 @@ class HistoryRecorder:
                 )
             ).first()
             if state is not None:
-                # Events may arrive out of order: a late task-received must not move a
-                # finished job back to queued.
+                # Events come from several processes and may arrive out of order: a late
+                # task-received must not move a finished job back to queued, nor a late
+                # task-sent or task-received (the web's, or the receiving worker's,
+                # arriving after the pool process's task-started) a running one. A
+                # task-received after the run started is a redelivery: queued again.
                 current = row.state if row else None
-                if current not in TERMINAL or state in TERMINAL:
+                stale = (
+                    state is State.QUEUED
+                    and row is not None
+                    and row.started_at is not None
+                    and at <= row.started_at
+                )
+                if not stale and (current not in TERMINAL or state in TERMINAL):
                     changes["state"] = state.value
             if state is not None and state.terminal:
                 changes["finished_at"] = at

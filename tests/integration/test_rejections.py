@@ -8,17 +8,12 @@ import requests
 
 from devstack.stack import Stack
 from jobs.celery_config import DEFAULT_QUEUE
-from jobs.store.keys import Keys
 from tests import brokers
+from tests.integration.hardening import job_keys
 
 pytestmark = pytest.mark.integration
 
 PROBLEM = "application/problem+json"
-
-
-def job_keys(client: redis.Redis) -> set[str]:
-    """Every job record and every queued message."""
-    return set(client.keys(Keys().job("*"))) | set(client.keys("celery-task-meta-*"))
 
 
 def queue_length(client: redis.Redis, stack: Stack) -> int:

@@ -78,6 +78,24 @@ def test_events_build_one_row_per_job_even_out_of_order(
     ]
 
 
+def test_a_late_sent_or_received_event_does_not_move_a_running_job_back_to_queued(
+    recorder: HistoryRecorder, history: HistoryReader
+) -> None:
+    # Given a running job whose task-sent (published by the web) and task-received arrive
+    # after the pool process's task-started
+    recorder.record_task_event(event("task-started", "j1", 101.0, hostname="w@h"))
+    recorder.record_task_event(event("task-received", "j1", 100.5, hostname="w@h"))
+    recorder.record_task_event(event("task-sent", "j1", 100.0, name="reports.noop"))
+    # Then it is still running, with the times of all three
+    job = history.job("j1")
+    assert job is not None and job["state"] == "running"
+    assert (job["sentAt"], job["receivedAt"], job["startedAt"]) == (100.0, 100.5, 101.0)
+    # And a delivery received after the run started (its worker died) is queued again
+    recorder.record_task_event(event("task-received", "j1", 150.0, hostname="w2@h"))
+    again = history.job("j1")
+    assert again is not None and again["state"] == "queued"
+
+
 def test_an_imports_task_is_recorded_as_an_import(
     recorder: HistoryRecorder, history: HistoryReader
 ) -> None:
