@@ -178,6 +178,7 @@ class JobStore:
                 pipe.zrem(k.backlog(owner), job_id)
                 pipe.zrem(k.in_flight(), job_id)
                 pipe.srem(k.published(), job_id)
+                pipe.delete(k.broker_message(job_id))  # never to be pushed now
                 pipe.execute()
         update(self._update, self.keys, job_id, fields)
 

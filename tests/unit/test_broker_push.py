@@ -113,6 +113,18 @@ def test_a_job_cancelled_in_its_backlog_leaves_no_message(
     assert not client.exists(keys.broker_message("j3"))
 
 
+def test_a_job_its_client_cancels_in_its_backlog_leaves_no_message(
+    backend: Backend, renderer: RedisMessages, client: Any, keys: Keys
+) -> None:
+    # Given a job waiting in its backlog with its message (the broker full)
+    fill_the_broker(backend.fair, renderer)
+    # When its client cancels it
+    backend.jobs.request_cancel("j3", queued=True, owner="a")
+    # Then it left its backlog with its message
+    assert client.zscore(keys.backlog("a"), "j3") is None
+    assert not client.exists(keys.broker_message("j3"))
+
+
 def test_a_withdrawn_job_leaves_nothing_behind(
     backend: Backend, renderer: RedisMessages, client: Any, keys: Keys
 ) -> None:
