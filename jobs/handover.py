@@ -35,11 +35,6 @@ def celery_publisher(celery: Any) -> Publish:
     return publish
 
 
-def hand_over(queue: FairQueue, kinds: Kinds, publish: Publish) -> TakeResult:
-    """Hand the next jobs over on their own (a heartbeat): take, publish, confirm."""
-    return publish_taken(queue, kinds, publish, queue.take())
-
-
 def publish_taken(
     queue: FairQueue, kinds: Kinds, publish: Publish, taken: TakeResult
 ) -> TakeResult:

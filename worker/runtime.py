@@ -31,7 +31,7 @@ from jobs.failures import (
     RepeatedlyLost,
     TransientError,
 )
-from jobs.handover import celery_publisher, hand_over, publish_taken
+from jobs.handover import celery_publisher, publish_taken
 from jobs.kinds import JobKind
 from jobs.problems import INTERNAL_ERROR, TIME_LIMIT
 from jobs.registry import Kinds, load_executor, load_kinds
@@ -59,23 +59,17 @@ def kinds() -> Kinds:
     return load_kinds(SETTINGS)
 
 
-def hand_over_next(celery: Any) -> None:
-    """Fair sharing: hand the next jobs to the broker (a heartbeat). A failure is
+def hand_over_next(celery: Any, handed: list[Any] | None = None) -> None:
+    """Fair sharing: publish the jobs a claim's script handed over (`handed`, its
+    hand-over's reply), or, on a heartbeat, hand the next jobs over first. A failure is
     logged: the next hand-over, anywhere, does it."""
     if not SETTINGS.fair_sharing:
         return
+    fair = clients().fair
     try:
-        hand_over(clients().fair, kinds(), celery_publisher(celery))
-    except (BrokerUnavailable, StoreUnavailable, redis.RedisError) as exc:
-        log.warning("hand-over of queued jobs failed: %s", exc)
-
-
-def publish_handed(celery: Any, handed: list[Any]) -> None:
-    """Publish the jobs a claim handed over (its hand-over's reply), as hand_over_next."""
-    try:
-        taken = clients().fair.result(handed)
+        taken = fair.take() if handed is None else fair.result(handed)
         if taken.jobs:
-            publish_taken(clients().fair, kinds(), celery_publisher(celery), taken)
+            publish_taken(fair, kinds(), celery_publisher(celery), taken)
     except (BrokerUnavailable, StoreUnavailable, redis.RedisError) as exc:
         log.warning("hand-over of queued jobs failed: %s", exc)
 
@@ -202,13 +196,13 @@ def _claim(task: Task, ctx: JobContext) -> dict[str, Any] | None:
     # This job leaves the in-flight set: the claim refills it in the same round trip,
     # in batches of half the margin (while half the margin still waits in the broker).
     refill = (max(1, margin // 2), clients().fair.request()) if SETTINGS.fair_sharing else None
-    (outcome, attempts, webhook), _room, handed = clients().ledger.claim_with_room(
+    (outcome, attempts, webhook), handed = clients().ledger.claim_and_refill(
         job_id, worker, run_deadline(SETTINGS), margin, refill
     )
     if outcome is Claim.RUN:
         ctx.attempt = attempts
     if handed:
-        publish_handed(task.app, handed)
+        hand_over_next(task.app, handed)
     # A revoke can be lost (it lives in the workers' memory); the flag, which the
     # claim checks in the same round trip, cannot.
     if outcome is Claim.CANCELLED:

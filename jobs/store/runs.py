@@ -75,25 +75,25 @@ class RunLedger:
         A delivery of a job that already finished (a redelivery after a crash between
         storing the result and the ack) or whose record is gone must not run again.
         """
-        claimed, _room, _handed = self.claim_with_room(job_id, worker, deadline)
+        claimed, _handed = self.claim_and_refill(job_id, worker, deadline)
         return claimed
 
-    def claim_with_room(
+    def claim_and_refill(
         self,
         job_id: str,
         worker: str,
         deadline: float,
         margin: int = 0,
         hand_over: tuple[int, TakeRequest] | None = None,
-    ) -> tuple[Claimed, int, list[Any]]:
-        """claim(), plus the free in-flight places after it (fair sharing), and, when
-        `hand_over` = (batch, request) and at least `batch` places are free, the reply
-        of the hand-over run in the same round trip (FairQueue.result reads it; [] when
-        none ran)."""
+    ) -> tuple[Claimed, list[Any]]:
+        """claim(), and, when `hand_over` = (batch, request) and the claim left at least
+        `batch` in-flight places free (the slots plus `margin`, less the jobs handed over
+        and not started), the reply of the hand-over run in the same round trip
+        (FairQueue.result reads it; [] when none ran)."""
         k = self.keys
         batch, take = hand_over if hand_over else (0, TakeRequest([], []))
         with reachable():
-            outcome, attempts, room, webhook, handed = self._claim(
+            outcome, attempts, _room, webhook, handed = self._claim(
                 keys=[
                     k.job(job_id),
                     k.queued(),
@@ -120,7 +120,7 @@ class RunLedger:
         claimed = Claimed(
             Claim(str(outcome)), int(attempts), json.loads(webhook) if webhook else None
         )
-        return claimed, int(room), list(handed)
+        return claimed, list(handed)
 
     def step(self, job_id: str, progress: Progress, attempt: int = 0) -> bool:
         """Record a step of the run that claimed `attempt` (0: unfenced); False when the
