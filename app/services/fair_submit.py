@@ -58,13 +58,8 @@ def enqueue_fair(kind: JobKind, submission: Submission, record: JobRecord) -> Jo
     limits = (s.client_max_unfinished, s.client_submits_per_minute)
     weight = s.weights.get(record.owner, 1)
     priority = submission.priority
-    renderer = b.broker_messages
-    message = (
-        renderer.render(kind.task_names()[record.type], record.id, record.parameters)
-        if renderer
-        else None
-    )
     if not reuse.applies(kind, submission):
+        message = broker_message(kind, record)
         got = b.fair.submit(record, weight, priority, limits, message)
         if isinstance(got, QuotaExceeded):
             raise quota_problem(got)
@@ -77,6 +72,7 @@ def enqueue_fair(kind: JobKind, submission: Submission, record: JobRecord) -> Jo
         if shared is not None:
             emit(b.deliveries, shared, kind, "completed")
             return shared
+        message = broker_message(kind, record)  # it computes: not for one answered above
         got = b.fair.enqueue(record, weight, priority, message)
     try:
         taken = publish_taken(b.fair, b.kinds, celery_publisher(b.celery), got)
@@ -91,6 +87,15 @@ def enqueue_fair(kind: JobKind, submission: Submission, record: JobRecord) -> Jo
             log.warning("could not withdraw job %s after a failed hand-over", record.id)
         raise
     return accepted_snapshot(record, taken)
+
+
+def broker_message(kind: JobKind, record: JobRecord) -> str | None:
+    """The job's broker message for the hand-over script to push (a Redis broker that is
+    the store's own), or None: Celery publishes it."""
+    renderer = backend().broker_messages
+    if renderer is None:
+        return None
+    return renderer.render(kind.task_names()[record.type], record.id, record.parameters)
 
 
 def accepted_snapshot(record: JobRecord, taken: TakeResult) -> JobSnapshot:
