@@ -83,6 +83,24 @@ def raw_for(seconds: float) -> list[str]:
     return ids
 
 
+def throughput(
+    run: Any, raw: Callable[[], list[str]], ours: Callable[[], list[str]]
+) -> tuple[Figure, Figure, Figure]:
+    """Jobs/s of each producer (its jobs over the time from its first submit until every
+    one is done), the sides alternating which goes first; (ours, raw, ours/raw)."""
+    ours_tp, raw_tp, ratio = Figure(), Figure(), Figure()
+    for i in range(run.args.runs):
+        got = {}
+        for side in ("raw", "ours") if i % 2 == 0 else ("ours", "raw"):
+            started = time.perf_counter()
+            ids = raw() if side == "raw" else ours()
+            got[side] = len(ids) / (wait_done(run.redis, ids) - started)
+        raw_tp.add(got["raw"])
+        ours_tp.add(got["ours"])
+        ratio.add(got["ours"] / got["raw"])
+    return ours_tp, raw_tp, ratio
+
+
 def measure(run: Any, row: Callable[..., None]) -> None:
     """Trivial-job throughput and end-to-end latency vs raw Celery."""
     from bench.raw_celery import noop  # reads REDIS_URL, which the run has just set
@@ -94,19 +112,11 @@ def measure(run: Any, row: Callable[..., None]) -> None:
     noop.apply_async().get(timeout=30)  # warm up both
     with requests.Session() as s:
         submit_and_wait(s, base, NOOP)
-    ours_tp, raw_tp, tp_ratio = Figure(), Figure(), Figure()
-    for i in range(a.runs):
-        got = {}
-        for side in ("raw", "ours") if i % 2 == 0 else ("ours", "raw"):
-            started = time.perf_counter()
-            if side == "raw":
-                ids = [noop.apply_async().id for _ in range(a.jobs)]
-            else:
-                ids = submit_many(base, a.jobs, NOOP)
-            got[side] = a.jobs / (wait_done(run.redis, ids) - started)
-        raw_tp.add(got["raw"])
-        ours_tp.add(got["ours"])
-        tp_ratio.add(got["ours"] / got["raw"])
+    ours_tp, raw_tp, tp_ratio = throughput(
+        run,
+        lambda: [noop.apply_async().id for _ in range(a.jobs)],
+        lambda: submit_many(base, a.jobs, NOOP),
+    )
     row(
         f"trivial-job throughput, jobs/s ({a.jobs} jobs)",
         ours_tp.text(),
@@ -115,16 +125,9 @@ def measure(run: Any, row: Callable[..., None]) -> None:
         ">= 0.8x",
         tp_ratio.median >= 0.8,
     )
-    ours_w, raw_w, w_ratio = Figure(), Figure(), Figure()
-    for i in range(a.runs):
-        got = {}
-        for side in ("raw", "ours") if i % 2 == 0 else ("ours", "raw"):
-            started = time.perf_counter()
-            ids = raw_for(a.seconds) if side == "raw" else submit_by_wrk(run, base, a.seconds)
-            got[side] = len(ids) / (wait_done(run.redis, ids) - started)
-        raw_w.add(got["raw"])
-        ours_w.add(got["ours"])
-        w_ratio.add(got["ours"] / got["raw"])
+    ours_w, raw_w, w_ratio = throughput(
+        run, lambda: raw_for(a.seconds), lambda: submit_by_wrk(run, base, a.seconds)
+    )
     row(
         f"trivial-job throughput, jobs/s (wrk submitting {a.seconds:g} s, 8 connections)",
         ours_w.text(),
