@@ -22,10 +22,7 @@ end
 redis.call('ZREM', KEYS[2], ARGV[1])
 redis.call('ZREM', KEYS[4], ARGV[1])  -- started: its in-flight place is free (fair sharing)
 redis.call('SREM', KEYS[5], ARGV[1])
-local slots = 0
-for _, v in ipairs(redis.call('HVALS', KEYS[7])) do
-  if string.match(v, '^%d+$') then slots = slots + tonumber(v) end
-end
+local slots = worker_slots(KEYS[7])
 local room = math.max(slots, 1) + tonumber(ARGV[7] or '0') - redis.call('ZCARD', KEYS[4])
 if redis.call('ZCARD', KEYS[8]) == 0 then room = 0 end
 local function claim()

@@ -69,10 +69,7 @@ local function fair_hand_over(K, A)
       end
     end
   end
-  local slots = 0
-  for _, v in ipairs(redis.call('HVALS', K[6])) do
-    if string.match(v, '^%d+$') then slots = slots + tonumber(v) end
-  end
+  local slots = worker_slots(K[6])
   local limit = math.max(slots, 1) + tonumber(A[4])
   local n = redis.call('ZCARD', K[3])
   local skipped, nskip, guard = {}, 0, 0

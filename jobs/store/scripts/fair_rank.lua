@@ -1,5 +1,16 @@
+-- Shared functions of the fair-sharing scripts, prepended to read.lua, fair_rank_of.lua,
+-- fair_take.lua, fair_submit.lua and claim.lua (one definition).
+-- worker_slots(): the pool slots of the registered workers (the workers hash; a value
+-- that is not a count is skipped).
+local function worker_slots(workers)
+  local slots = 0
+  for _, v in ipairs(redis.call('HVALS', workers)) do
+    if string.match(v, '^%d+$') then slots = slots + tonumber(v) end
+  end
+  return slots
+end
 -- fair_rank(): how many jobs start before a queued job under fair sharing, or false when
--- the job is in no backlog. Prepended to read.lua and fair_take.lua (one definition).
+-- the job is in no backlog.
 -- A job handed over waits behind the in-flight jobs handed over before it. A job in its
 -- client's backlog at index k starts at pass p + k/w (its client's next pass p, weight w);
 -- every other ready client d starts each of its jobs whose pass is below that first

@@ -12,10 +12,7 @@ for i = 1, #job, 2 do
   elseif f == 'owner' then owner = job[i + 1] end
 end
 local mean = redis.call('HGET', KEYS[4], kind .. ':' .. type)
-local slots = 0
-for _, v in ipairs(redis.call('HVALS', KEYS[5])) do
-  if string.match(v, '^%d+$') then slots = slots + tonumber(v) end
-end
+local slots = worker_slots(KEYS[5])
 local rank = redis.call('ZRANK', KEYS[3], ARGV[1])
 if rank then  -- queued: its place in the fair start order, if it waits in a backlog
   local fair = fair_rank(KEYS[6], KEYS[7], KEYS[8], ARGV[2], owner, ARGV[1])
