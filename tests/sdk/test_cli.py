@@ -92,7 +92,9 @@ def test_ctrl_c_with_cancel_on_interrupt_cancels_the_job(stack: Stack) -> None:
 
 
 def test_piped_there_is_no_bar_only_plain_lines(stack: Stack) -> None:
-    done = run_cli(stack.base_url, "submit", "noop", "steps=3", "stepSeconds=0.3", "--wait")
+    # (3 s of work: a shorter job, queued behind a loaded machine, can go from queued to
+    # succeeded between two answers, and the running line this test looks for is not printed)
+    done = run_cli(stack.base_url, "submit", "noop", "steps=3", "stepSeconds=1.0", "--wait")
     assert done.returncode == console.EXIT_OK, done.stderr
     assert "\x1b" not in done.stdout and "\r" not in done.stdout and "━" not in done.stdout
     lines = done.stdout.splitlines()
