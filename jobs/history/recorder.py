@@ -61,11 +61,16 @@ class HistoryRecorder:
                 # arriving after the pool process's task-started) a running one. A
                 # task-received after the run started is a redelivery: queued again.
                 current = row.state if row else None
-                stale = (
-                    state is State.QUEUED
-                    and row is not None
-                    and row.started_at is not None
-                    and at <= row.started_at
+                # (task-sent is stamped when the web's publish returns, which on
+                # RabbitMQ waits for the broker's confirm: it can be later than the
+                # task-started it precedes, so it never moves an existing row.)
+                stale = row is not None and (
+                    kind == "task-sent"
+                    or (
+                        state is State.QUEUED
+                        and row.started_at is not None
+                        and at <= row.started_at
+                    )
                 )
                 if not stale and (current not in TERMINAL or state in TERMINAL):
                     changes["state"] = state.value

@@ -85,6 +85,11 @@ def test_a_late_sent_or_received_event_does_not_move_a_running_job_back_to_queue
     job = history.job("j1")
     assert job is not None and job["state"] == "running"
     assert (job["sentAt"], job["receivedAt"], job["startedAt"]) == (100.0, 100.5, 101.0)
+    # And a task-sent stamped after the start (the web's publish waited for the broker's
+    # confirm) does not move it either
+    recorder.record_task_event(event("task-sent", "j1", 101.5, name="reports.noop"))
+    late = history.job("j1")
+    assert late is not None and late["state"] == "running"
     # And a delivery received after the run started (its worker died) is queued again
     recorder.record_task_event(event("task-received", "j1", 150.0, hostname="w2@h"))
     again = history.job("j1")
