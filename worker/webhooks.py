@@ -31,8 +31,9 @@ log = logging.getLogger(__name__)
 
 # No task events: the monitor's history is of jobs (attempts are in the delivery log).
 @app.task(name=WEBHOOK_TASK, acks_late=True, ignore_result=True, send_events=False)
-def deliver_webhook(delivery_id: str, token: int) -> str | None:
-    """Attempt one webhook delivery (if lease `token` still holds it)."""
+def deliver_webhook(delivery_id: str, token: int) -> list[str]:
+    """Attempt one webhook delivery (if lease `token` still holds it), then the later
+    events of its job that were waiting behind it."""
     c = clients()
     return deliver(c.deliveries, c.secrets, SETTINGS, delivery_id, token)
 

@@ -3,8 +3,11 @@
 A delivery is one event of one job to one URL: recorded once (its id derives from the
 job and the event, so a repeated event makes no second delivery), then attempted
 whenever it is due in the `deliveries_due` sorted set, until it succeeded, failed for
-good or was stopped (410). The body is fixed when the event happens, so every attempt
-(and a redelivery) sends the same bytes under the same `webhook-id`.
+good or was stopped (410). A job's deliveries go out in the order of its events: one
+recorded while an earlier one is pending waits (at +inf in the due set) until that one
+ends, and the end hands it to the same caller (`Finished.next`). The body is fixed when
+the event happens, so every attempt (and a redelivery) sends the same bytes under the
+same `webhook-id`.
 """
 
 from __future__ import annotations
@@ -38,6 +41,15 @@ class DeliveryStatus(StrEnum):
 def delivery_id(job_id: str, event_key: str) -> str:
     """The `webhook-id` of one event of one job: the same however often it is recorded."""
     return "msg_" + uuid.uuid5(uuid.NAMESPACE_URL, f"job:{job_id}/{event_key}").hex
+
+
+@dataclass(frozen=True)
+class Finished:
+    """What recording an attempt did: whether its status was written (False: its lease
+    had moved on), and the job's next delivery that its end released, leased (id, token)."""
+
+    written: bool
+    next: tuple[str, int] | None = None
 
 
 @dataclass
@@ -77,14 +89,15 @@ class DeliveryStore:
         self.redis = client
         self.keys = keys
         self.ttl = ttl
-        self._emit = script(client, "webhook_emit")
+        self._emit = script(client, "webhook_emit", "webhook_order")
         self._lease = script(client, "webhook_lease")
-        self._record = script(client, "webhook_record")
+        self._record = script(client, "webhook_record", "webhook_order")
 
     def record(
         self, job_id: str, kind: str, owner: str, event_key: str, event: str, url: str, body: str
     ) -> str | None:
-        """Record a delivery and make it due now; None when this event was recorded before."""
+        """Record a delivery and make it due now (or when the job's earlier deliveries
+        have ended); None when this event was recorded before."""
         did = delivery_id(job_id, event_key)
         k, now = self.keys, time.time()
         fields = {
@@ -100,7 +113,7 @@ class DeliveryStore:
             "nextAt": repr(now),
             "lease": "0",
         }
-        args: list[str] = [did, str(self.ttl), repr(now)]
+        args: list[str] = [did, str(self.ttl), repr(now), k.delivery("")]
         for name, value in fields.items():
             args += [name, value]
         with reachable():
@@ -153,27 +166,38 @@ class DeliveryStore:
 
     def finish_attempt(
         self,
-        did: str,
+        found: Delivery,
         token: int,
         attempt: dict[str, Any],
         status: DeliveryStatus,
         next_at: float | None,
-    ) -> bool:
-        """Log an attempt; under lease `token`, also the new status and next attempt."""
-        k = self.keys
+        lease_seconds: float,
+    ) -> Finished:
+        """Log an attempt; under lease `token`, also the new status and next attempt.
+        When the delivery has ended, the job's next one waiting behind it is leased for
+        `lease_seconds` and returned, to be attempted now."""
+        k, now = self.keys, time.time()
         with reachable():
-            done = self._record(
-                keys=[k.delivery(did), k.delivery_attempts(did), k.deliveries_due()],
+            written, after, after_token = self._record(
+                keys=[
+                    k.delivery(found.id),
+                    k.delivery_attempts(found.id),
+                    k.deliveries_due(),
+                    k.job_deliveries(found.job),
+                ],
                 args=[
-                    did,
+                    found.id,
                     str(token),
                     json.dumps(attempt, separators=(",", ":")),
                     str(status),
                     "" if next_at is None else repr(next_at),
                     str(self.ttl),
+                    k.delivery(""),
+                    repr(now + lease_seconds),
+                    repr(now),
                 ],
             )
-        return bool(done)
+        return Finished(bool(written), (str(after), int(after_token)) if after else None)
 
     def redeliver(self, did: str) -> None:
         """Make a delivery pending and due now (the API's redelivery; same webhook-id)."""

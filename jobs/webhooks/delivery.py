@@ -48,11 +48,27 @@ def decide(answer: Answer, attempts_made: int, settings: Settings, now: float) -
 
 def deliver(
     deliveries: DeliveryStore, secrets: SecretStore, settings: Settings, did: str, token: int
-) -> str | None:
-    """One attempt of delivery `did` under lease `token`; the outcome, or None (skipped)."""
+) -> list[str]:
+    """Attempt delivery `did` under lease `token`, then each later event of its job that
+    the end of the one before released (a job's deliveries go out in event order);
+    the outcomes (none: `did` had finished meanwhile, or a newer lease holds it)."""
+    outcomes: list[str] = []
+    lease: tuple[str, int] | None = (did, token)
+    while lease is not None:
+        outcome, lease = attempt_one(deliveries, secrets, settings, *lease)
+        if outcome is not None:
+            outcomes.append(outcome)
+    return outcomes
+
+
+def attempt_one(
+    deliveries: DeliveryStore, secrets: SecretStore, settings: Settings, did: str, token: int
+) -> tuple[str | None, tuple[str, int] | None]:
+    """One attempt of delivery `did` under lease `token`: its outcome (None: skipped),
+    and the job's next delivery if this attempt's end released it."""
     found = deliveries.get(did)
     if found is None or found.status is not DeliveryStatus.PENDING or found.lease != token:
-        return None  # finished meanwhile, or a newer lease holds it
+        return None, None  # finished meanwhile, or a newer lease holds it
     now = time.time()
     if deliveries.is_gone(found.url):
         answer = Answer(None, 0.0, "stopped: the endpoint answered 410 Gone to an earlier delivery")
@@ -82,7 +98,9 @@ def deliver(
         "duration": round(answer.duration, 4),
         "error": answer.error,
     }
-    deliveries.finish_attempt(did, token, record, decision.status, decision.next_at)
+    finished = deliveries.finish_attempt(
+        found, token, record, decision.status, decision.next_at, settings.webhook_lease
+    )
     deliveries.count(decision.outcome)
     if decision.status is DeliveryStatus.SUCCEEDED:
         deliveries.endpoint_ok(found.url)
@@ -98,4 +116,4 @@ def deliver(
         decision.outcome,
         extra={"job_id": found.job, "webhook_status": answer.status},
     )
-    return decision.outcome
+    return decision.outcome, finished.next

@@ -142,8 +142,12 @@ def test_started_and_progress_are_sent_when_asked_for(push: Stack, receiver: Rec
     )
     # When its deliveries have settled (started, 3 steps, completed)
     items = settled(push, job, count=5)
-    # Then the receiver got started first, progress events, completed last; all signed
-    events = [r.verify(key) for r in sorted(receiver.at("/all"), key=lambda r: r.at)]
+    # Then the receiver got them in the order of the job's events, one after the other
+    # (a delivery is sent once the one before it has ended): started first, progress
+    # events, completed last; all signed
+    received = sorted(receiver.at("/all"), key=lambda r: r.at)
+    assert [r.headers["webhook-id"] for r in received] == [i["id"] for i in items]
+    events = [r.verify(key) for r in received]
     types = [e["type"] for e in events]
     assert types[0] == "job.started" and types[-1] == "job.completed", types
     assert set(types[1:-1]) == {"job.progress"} and len(types) == len(items)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,7 +15,13 @@ from standardwebhooks.webhooks import Webhook
 from app import create_app
 from jobs.settings import Settings
 from jobs.store.keys import Keys
-from jobs.store.webhooks import DeliveryStatus, DeliveryStore, SecretStore, delivery_id
+from jobs.store.webhooks import (
+    DeliveryStatus,
+    DeliveryStore,
+    Finished,
+    SecretStore,
+    delivery_id,
+)
 from jobs.webhooks.delivery import decide
 from jobs.webhooks.sender import Answer, attempt, parse_retry_after
 from jobs.webhooks.signing import new_secret, sign, signature_header
@@ -129,6 +136,60 @@ def record(store: DeliveryStore, job: str = "job-1", key: str = "completed") -> 
     return store.record(job, "report", "alice", key, "job.completed", "https://e.x/h", "{}")
 
 
+ATTEMPT = {"at": 1.0, "statusCode": 200, "duration": 0.1, "error": None}
+
+
+def end(store: DeliveryStore, did: str, token: int, status: DeliveryStatus) -> Finished:
+    found = store.get(did)
+    assert found is not None
+    next_at = time.time() + 60 if status is DeliveryStatus.PENDING else None
+    return store.finish_attempt(found, token, ATTEMPT, status, next_at, 30)
+
+
+def test_a_jobs_later_event_waits_until_its_earlier_delivery_has_ended(client: Any) -> None:
+    # Given a job's started event leased, and two later events recorded meanwhile
+    store = DeliveryStore(client, Keys("t"), 3600)
+    first = record(store, key="started")
+    assert first is not None
+    ((_, token),) = store.lease(30)
+    second, third = record(store, key="progress:1"), record(store, key="completed")
+    other = record(store, job="job-2")  # another job's event does not wait
+    assert second and third and other
+    # Then only the other job's event is due; the waiting ones count as pending
+    assert store.lease(30) == [(other, 1)]
+    assert store.pending() == 4
+    waiting = store.get(second)
+    assert waiting is not None and waiting.next_at is None
+    # When the first delivery's attempt fails and is scheduled again, nothing is released
+    assert end(store, first, token, DeliveryStatus.PENDING) == Finished(True, None)
+    # When its retry comes due and fails for good, its end leases the next event only
+    client.zadd(Keys("t").deliveries_due(), {first: 0})
+    assert store.lease(30) == [(first, token + 1)]
+    token += 1
+    finished = end(store, first, token, DeliveryStatus.FAILED)
+    assert finished == Finished(True, (second, 1))
+    assert store.lease(30) == []  # leased by that end: not handed out again
+    # And the second's end releases the third; the third's end releases nothing
+    assert end(store, second, 1, DeliveryStatus.SUCCEEDED) == Finished(True, (third, 1))
+    assert end(store, third, 1, DeliveryStatus.SUCCEEDED) == Finished(True, None)
+    assert [d.status for d in store.of_job("job-1")] == [DeliveryStatus.FAILED] + [
+        DeliveryStatus.SUCCEEDED
+    ] * 2
+    assert store.pending() == 1  # the other job's
+
+
+def test_a_stale_attempts_end_releases_nothing(client: Any) -> None:
+    store = DeliveryStore(client, Keys("t"), 3600)
+    first = record(store, key="started")
+    assert first is not None
+    ((_, token),) = store.lease(0)
+    second = record(store, key="completed")
+    ((_, newer),) = store.lease(30)
+    # An attempt under the old lease ends: the newer lease still holds the first
+    assert end(store, first, token, DeliveryStatus.SUCCEEDED) == Finished(False, None)
+    assert end(store, first, newer, DeliveryStatus.SUCCEEDED) == Finished(True, (second, 1))
+
+
 def test_an_event_is_recorded_once_and_due_at_once(client: Any) -> None:
     store = DeliveryStore(client, Keys("t"), 3600)
     did = record(store)
@@ -146,11 +207,10 @@ def test_an_attempt_under_an_old_lease_changes_nothing_but_the_log(client: Any) 
     ((_, token),) = store.lease(0)  # a lease that ends at once: handed out again
     ((_, newer),) = store.lease(30)
     assert newer == token + 1
-    attempt_log = {"at": 1.0, "statusCode": 200, "duration": 0.1, "error": None}
-    assert not store.finish_attempt(did, token, attempt_log, DeliveryStatus.SUCCEEDED, None)
+    assert not end(store, did, token, DeliveryStatus.SUCCEEDED).written
     found = store.get(did)
     assert found is not None and found.status is DeliveryStatus.PENDING
-    assert store.finish_attempt(did, newer, attempt_log, DeliveryStatus.SUCCEEDED, None)
+    assert end(store, did, newer, DeliveryStatus.SUCCEEDED).written
     found = store.get(did)
     assert found is not None and found.status is DeliveryStatus.SUCCEEDED
     assert len(found.attempts) == 2 and store.pending() == 0
