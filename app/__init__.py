@@ -37,7 +37,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from app.http import auth, openapi, problems, request_ids
     from app.http.api import ProblemApi
     from app.services import backend, waiting
-    from app.views import metrics, polls
+    from app.views import metrics, polls, submits
     from app.views.dashboard import page as dashboard_page
     from app.views.data import bp as data_blp
     from app.views.health import bp as health_blp
@@ -60,8 +60,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     openapi.add_security(api, required=bool(app.config["API_KEYS"]))
     backend.init_app(app)
     kinds = backend.backend_of(app).kinds
+    schemas: dict[str, Any] = {}  # collection -> its submit's request schema
     for kind in kinds.values():
-        api.register_blueprint(job_blueprint(kind, settings))
+        api.register_blueprint(job_blueprint(kind, settings, schemas))
         openapi.document_request_body(api, kind, settings)
     api.register_blueprint(data_blp)
     api.register_blueprint(health_blp)
@@ -74,6 +75,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     auth.init_app(app)
     openapi.init_docs(app)
     waiting.init_app(app)
+    submits.init_app(app, schemas)  # behind the poll's fast path (polls are most requests)
     polls.init_app(app)  # last: its hook runs after the others (request id, API key)
     app.extensions["async_reports_catalogues"] = catalogues(api, kinds, settings)
     return app

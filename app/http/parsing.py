@@ -32,25 +32,29 @@ class JsonBodyParser(FlaskParser):
             # A chunked body is cut at the limit without an error; reading past the
             # cut makes werkzeug raise 413, as it does for a long Content-Length.
             req.stream.read(1)
-        if not data.strip():
-            raise Problem(
-                400,
-                "The request body is empty; send a JSON object such as "
-                '{"reportType": "yearly-sales", "parameters": {"year": "2023"}}.',
-            )
-        try:
-            # Bytes that are not UTF-8 raise UnicodeDecodeError: webargs answers 400.
-            doc = json.loads(data.decode("utf-8"), parse_int=_bounded_int)
-        except RecursionError:
-            raise Problem(
-                400, "The request body is not valid JSON: it is nested too deeply."
-            ) from None
-        unusable = dict(_unusable_values(doc, ""))
-        if unusable:
-            raise Problem(
-                422, "The request did not validate; see `errors` for each field.", errors=unusable
-            )
-        return doc
+        return decode_json(data)
+
+
+def decode_json(data: bytes) -> Any:
+    """A JSON body as the API takes it: Problem 400 when empty or nested too deeply, 422
+    for values no field can take; json.JSONDecodeError and UnicodeDecodeError (webargs
+    answers those with 400) pass through."""
+    if not data.strip():
+        raise Problem(
+            400,
+            "The request body is empty; send a JSON object such as "
+            '{"reportType": "yearly-sales", "parameters": {"year": "2023"}}.',
+        )
+    try:
+        doc = json.loads(data.decode("utf-8"), parse_int=_bounded_int)
+    except RecursionError:
+        raise Problem(400, "The request body is not valid JSON: it is nested too deeply.") from None
+    unusable = dict(_unusable_values(doc, ""))
+    if unusable:
+        raise Problem(
+            422, "The request did not validate; see `errors` for each field.", errors=unusable
+        )
+    return doc
 
 
 # More digits than any field takes; int() of past ~4300 digits raises ValueError.

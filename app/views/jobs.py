@@ -15,6 +15,7 @@ from uuid import UUID
 from flask import Response, current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from marshmallow import Schema
 
 from app.http.openapi import IDEMPOTENCY_KEY, IF_NONE_MATCH, PREFER, errors, headers
 from app.http.parsing import JsonBodyParser, incoming
@@ -39,23 +40,28 @@ from app.services.access import check_poll_rate, current_owner, load_job
 from app.services.backend import backend
 from app.services.cancel import cancel_or_forget
 from app.services.listing import list_jobs
-from app.views.metrics import count_submission
-from app.views.push import WEBHOOK_QUERY, add_push, query_webhook, with_webhook
+from app.views.push import WEBHOOK_QUERY, add_push, query_webhook
 from app.views.resources import add_resource
-from jobs.kinds import JobKind, Submission
-from jobs.polling import MIN_RETRY_AFTER, progress_interval
+from app.views.submits import accept_json, accepted
+from jobs.kinds import JobKind
+from jobs.polling import progress_interval
 from jobs.settings import Settings
-from jobs.status import build_status, status_url
-from jobs.webhooks.request import split_body, with_webhook_fields
+from jobs.status import build_status
+from jobs.webhooks.request import with_webhook_fields
 
 
-def job_blueprint(kind: JobKind, settings: Settings) -> Blueprint:
-    """The blueprint of one kind's collection, its jobs and their resources."""
+def job_blueprint(
+    kind: JobKind, settings: Settings, schemas: dict[str, Schema] | None = None
+) -> Blueprint:
+    """The blueprint of one kind's collection, its jobs and their resources; a JSON kind's
+    request schema goes in `schemas` (by collection) for the submit fast path."""
     blp = Blueprint(kind.collection, __name__, url_prefix="/api", description=kind.description)
     blp.ARGUMENTS_PARSER = JsonBodyParser()
     schema = kind.request_schema(settings)
     if schema is not None:  # every JSON kind takes `webhook`/`webhookEvents` (API.md, "Push")
         schema = with_webhook_fields(schema)
+        if schemas is not None:
+            schemas[kind.collection] = schema
     status_doc = status_schema(kind)
 
     @blp.before_request
@@ -76,44 +82,22 @@ def job_blueprint(kind: JobKind, settings: Settings) -> Blueprint:
                 415, "Send the request body as JSON with `Content-Type: application/json`."
             )
 
-    def accepted(submission: Submission, job_id: str, wanted: int | None) -> Response:
-        """Submit, then answer 202 (or 200 when `Prefer: wait` saw the job finish)."""
-        snap = submit.submit(
-            kind, submission, current_owner(), job_id, request.headers.get("Idempotency-Key")
-        )
-        count_submission(kind.name, snap.record.type)
-        extra = {"Location": status_url(kind, snap.record.id), "Vary": "Prefer"}
-        with waiting.slot(wanted) as wait:
-            if wait is None:
-                view = build_status(snap, kind)
-                if view.terminal:
-                    # Answered from a result already computed: the 202 still carries the
-                    # Retry-After the contract promises (the smallest; the body is final).
-                    extra["Retry-After"] = str(MIN_RETRY_AFTER)
-                return status_response(view, 202, extra)
-            extra["Preference-Applied"] = applied(wait)
-            view = waiting.wait_until_finished(snap, kind, wait)
-        return status_response(view, 200 if view.terminal else 202, extra)
-
     # Every header is read and checked before anything is created.
     def post_json(self: Any, body: dict[str, Any]) -> Response:
-        submit.check_idempotency_key(request.headers.get("Idempotency-Key"))
-        wanted = requested_wait()
-        rest, url, events = split_body(body)
-        webhook = with_webhook(url, events)  # checked before the kind sees the request
-        submission = kind.accept(rest, backend().kind_services)
-        submission = submit.attach_priority(submission, body.get("priority"))
-        return accepted(submit.attach_webhook(submission, webhook), str(uuid.uuid4()), wanted)
+        key = request.headers.get("Idempotency-Key")
+        submit.check_idempotency_key(key)
+        return accept_json(kind, body, key, requested_wait())
 
     def post_stream(self: Any) -> Response:
-        submit.check_idempotency_key(request.headers.get("Idempotency-Key"))
+        key = request.headers.get("Idempotency-Key")
+        submit.check_idempotency_key(key)
         wanted = requested_wait()
         webhook = query_webhook()  # a stream's body is the kind's: webhooks go in the query
         job_id = str(uuid.uuid4())
         priority = submit.query_priority()  # checked before the body is read
         submission = kind.accept_stream(incoming(request), job_id, backend().kind_services)
         submission = submit.attach_priority(submission, priority)
-        return accepted(submit.attach_webhook(submission, webhook), job_id, wanted)
+        return accepted(kind, submit.attach_webhook(submission, webhook), job_id, key, wanted)
 
     if schema is not None:
         # An instance: webargs would instantiate a class per request.
