@@ -76,6 +76,9 @@ class Submission:
     webhook: dict[str, Any] | None = None
     # `priority` of the request (high, normal, low): orders the client's own jobs.
     priority: str = "normal"
+    # What the core derives from the submission once and reads more than once (result
+    # reuse: the kind's normalised parameters); never set by a kind.
+    derived: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

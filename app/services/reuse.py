@@ -85,7 +85,16 @@ def applies(kind: JobKind, submission: Submission) -> bool:
     """True when attach() may answer this submission (it checks Redis); False: it never does."""
     if not kind.deterministic or backend().settings.result_reuse_seconds <= 0:
         return False
-    return kind.normalised(submission) is not None
+    return normalised(kind, submission) is not None
+
+
+def normalised(kind: JobKind, submission: Submission) -> dict[str, Any] | None:
+    """The kind's normalised parameters of a submission (None: never shared), asked of
+    the kind once per submission."""
+    if "normalised" not in submission.derived:
+        submission.derived["normalised"] = kind.normalised(submission)
+    found: dict[str, Any] | None = submission.derived["normalised"]
+    return found
 
 
 def attach(kind: JobKind, submission: Submission, record: JobRecord) -> JobSnapshot | None:
@@ -94,7 +103,7 @@ def attach(kind: JobKind, submission: Submission, record: JobRecord) -> JobSnaps
     b = backend()
     if not kind.deterministic or b.settings.result_reuse_seconds <= 0:
         return None
-    parameters = kind.normalised(submission)
+    parameters = normalised(kind, submission)
     if parameters is None:
         return None
     try:

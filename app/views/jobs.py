@@ -86,7 +86,7 @@ def job_blueprint(
     def post_json(self: Any, body: dict[str, Any]) -> Response:
         key = request.headers.get("Idempotency-Key")
         submit.check_idempotency_key(key)
-        return accept_json(kind, body, key, requested_wait())
+        return accept_json(kind, body, key, requested_wait()).response()
 
     def post_stream(self: Any) -> Response:
         key = request.headers.get("Idempotency-Key")
@@ -97,7 +97,8 @@ def job_blueprint(
         priority = submit.query_priority()  # checked before the body is read
         submission = kind.accept_stream(incoming(request), job_id, backend().kind_services)
         submission = submit.attach_priority(submission, priority)
-        return accepted(kind, submit.attach_webhook(submission, webhook), job_id, key, wanted)
+        answer = accepted(kind, submit.attach_webhook(submission, webhook), job_id, key, wanted)
+        return answer.response()
 
     if schema is not None:
         # An instance: webargs would instantiate a class per request.

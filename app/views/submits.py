@@ -26,6 +26,7 @@ import io
 import re
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import marshmallow
@@ -34,7 +35,7 @@ from flask import Flask, Response, g
 from app.http import auth, request_ids
 from app.http.parsing import decode_json
 from app.http.prefer import applied
-from app.http.responses import status_response
+from app.http.responses import status_fields, status_response
 from app.services import submit, waiting
 from app.services.access import current_owner
 from app.services.backend import backend, backend_of
@@ -44,30 +45,44 @@ from app.views.push import with_webhook
 from jobs.kinds import JobKind, Submission
 from jobs.logs import REQUEST_ID
 from jobs.polling import MIN_RETRY_AFTER
-from jobs.status import build_status, status_url
+from jobs.status import StatusView, build_status, status_url
 from jobs.webhooks.request import split_body
 
 COLLECTION_PATH = re.compile(r"^/api/([a-z0-9-]+)$")
 # Headers that change what a submission does: the Flask view reads them.
 FLASK_HEADERS = ("HTTP_PREFER", "HTTP_CACHE_CONTROL", "HTTP_PRAGMA", "HTTP_TRANSFER_ENCODING")
+REASONS = {202: "202 ACCEPTED"}
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """A submission's answer before it is rendered: the document, the code, the headers."""
+
+    view: StatusView
+    code: int
+    headers: dict[str, str]
+
+    def response(self) -> Response:
+        """As a Flask response."""
+        return status_response(self.view, self.code, self.headers)
 
 
 def accept_json(
     kind: JobKind, body: dict[str, Any], key: str | None, wanted: int | None
-) -> Response:
+) -> Accepted:
     """Submit a validated JSON body; the 202 (or 200 when `Prefer: wait` saw it end)."""
     rest, url, events = split_body(body)
     webhook = with_webhook(url, events)  # checked before the kind sees the request
     submission = kind.accept(rest, backend().kind_services)
-    submission = submit.attach_priority(submission, body.get("priority"))
-    return accepted(
-        kind, submit.attach_webhook(submission, webhook), str(uuid.uuid4()), key, wanted
+    submission = submit.attach_webhook(
+        submit.attach_priority(submission, body.get("priority")), webhook
     )
+    return accepted(kind, submission, str(uuid.uuid4()), key, wanted)
 
 
 def accepted(
     kind: JobKind, submission: Submission, job_id: str, key: str | None, wanted: int | None
-) -> Response:
+) -> Accepted:
     """Submit, then answer 202 (or 200 when `Prefer: wait` saw the job finish)."""
     snap = submit.submit(kind, submission, current_owner(), job_id, key)
     count_submission(kind.name, snap.record.type)
@@ -79,10 +94,10 @@ def accepted(
                 # Answered from a result already computed: the 202 still carries the
                 # Retry-After the contract promises (the smallest; the body is final).
                 extra["Retry-After"] = str(MIN_RETRY_AFTER)
-            return status_response(view, 202, extra)
+            return Accepted(view, 202, extra)
         extra["Preference-Applied"] = applied(wait)
         view = waiting.wait_until_finished(snap, kind, wait)
-    return status_response(view, 200 if view.terminal else 202, extra)
+    return Accepted(view, 200 if view.terminal else 202, extra)
 
 
 class SubmitFastPath:
@@ -102,11 +117,15 @@ class SubmitFastPath:
             if found is not None:
                 answer = self.submit(environ, found[1])
                 if answer is not None:
-                    return answer(environ, start_response)
+                    status, headers, body = answer
+                    start_response(status, headers)
+                    return [body]
         return self.wsgi_app(environ, start_response)
 
-    def submit(self, environ: dict[str, Any], collection: str) -> Response | None:
-        """The answer to a plain submission, or None when Flask must answer it."""
+    def submit(
+        self, environ: dict[str, Any], collection: str
+    ) -> tuple[str, list[tuple[str, str]], bytes] | None:
+        """(status, headers, body) of a plain submission, or None when Flask must answer."""
         schema = self.schemas.get(collection)
         length = environ.get("CONTENT_LENGTH") or ""
         if (
@@ -137,15 +156,21 @@ class SubmitFastPath:
                 g.client, g.request_id = owner, rid
                 key = environ.get("HTTP_IDEMPOTENCY_KEY")
                 submit.check_idempotency_key(key)
-                response = accept_json(kind, body, key, None)
+                answer = accept_json(kind, body, key, None)
         except Exception as exc:  # noqa: BLE001 - re-raised inside Flask, answered there
             environ[DEFERRED] = exc
             environ["HTTP_X_REQUEST_ID"] = rid  # the same id on the answer and its logs
             return None
         finally:
             REQUEST_ID.set(None)
-        response.headers[request_ids.HEADER] = rid
-        return response
+        headers, text = status_fields(answer.view, answer.code, answer.headers, self.app.json.dumps)
+        data = text.encode()
+        headers += [
+            ("Content-Type", "application/json"),
+            ("Content-Length", str(len(data))),
+            (request_ids.HEADER, rid),
+        ]
+        return REASONS[answer.code], headers, data
 
 
 def init_app(app: Flask, schemas: dict[str, marshmallow.Schema]) -> None:
