@@ -64,6 +64,8 @@ class ReportKind(JobKind):
         shared only when it asks to be, with `"reuse": true`.
         """
         report_type = REPORT_TYPES[submission.type]
+        if report_type.hidden and "reuse" not in submission.parameters:
+            return None  # its default is False: no need to load the parameters again
         params = report_type.schema.load(submission.parameters)
         if report_type.hidden and not params.get("reuse"):
             return None
