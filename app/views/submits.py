@@ -142,7 +142,11 @@ class SubmitFastPath:
         owner = auth.client_for(token, keys) if keys else auth.OPEN_CLIENT
         if owner is None:
             return None  # 401, with its challenge
-        data = environ["wsgi.input"].read(int(length))
+        try:
+            data = environ["wsgi.input"].read(int(length))
+        except Exception as exc:  # noqa: BLE001 - a body cut short or too slow: Flask answers
+            environ[DEFERRED] = exc
+            return None
         environ["wsgi.input"] = io.BytesIO(data)  # for Flask, if it answers after all
         try:
             body = schema.load(decode_json(data))

@@ -4,14 +4,16 @@ after the body validated answered by Flask without doing anything twice."""
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from typing import Any
 
 import pytest
 from flask import Flask
-from werkzeug.test import Client, TestResponse
+from werkzeug.test import Client, EnvironBuilder, TestResponse
 
+from app.server import MalformedBody
 from app.services.backend import Backend
 from app.views import submits
 from app.views.polls import PollFastPath
@@ -193,3 +195,24 @@ def test_with_api_keys_only_a_valid_key_is_answered_fast(
     assert mine.status_code == 202 and answered == ["flask", "flask", "fast"]
     listed = web.get("/api/reports", headers={"Authorization": "Bearer k-alice"}).get_json()
     assert [j["id"] for j in listed["items"]] == [mine.get_json()["id"]]
+
+
+class CutShort(io.RawIOBase):
+    """A body whose read fails as gunicorn's does on a malformed chunk."""
+
+    def read(self, size: int = -1) -> bytes:
+        raise MalformedBody("The request body is malformed: test.")
+
+
+def test_a_body_that_fails_to_read_is_answered_by_flask(app: Flask) -> None:
+    # Given a plain submission whose body read fails half way
+    environ = EnvironBuilder(
+        "/api/reports", method="POST", json=BODY, headers={"X-Request-ID": "r-9"}
+    ).get_environ()
+    environ["wsgi.input"] = CutShort()
+    got: list[str] = []
+    # When the app answers it
+    body = b"".join(app.wsgi_app(environ, lambda status, headers: got.append(status)))
+    # Then Flask answers the read's own 400 as problem+json
+    assert got == ["400 BAD REQUEST"]
+    assert json.loads(body)["detail"].startswith("The request body is malformed")
