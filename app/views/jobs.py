@@ -60,8 +60,8 @@ def job_blueprint(
     schema = kind.request_schema(settings)
     if schema is not None:  # every JSON kind takes `webhook`/`webhookEvents` (API.md, "Push")
         schema = with_webhook_fields(schema)
-        if schemas is not None:
-            schemas[kind.collection] = schema
+        if schemas is not None and not kind.stream_media_types:
+            schemas[kind.collection] = schema  # the fast path takes JSON bodies only
     status_doc = status_schema(kind)
 
     @blp.before_request

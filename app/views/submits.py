@@ -128,13 +128,14 @@ class SubmitFastPath:
         """(status, headers, body) of a plain submission, or None when Flask must answer."""
         schema = self.schemas.get(collection)
         length = environ.get("CONTENT_LENGTH") or ""
+        limit = self.app.config["MAX_CONTENT_LENGTH"]
         if (
             schema is None
             or any(h in environ for h in FLASK_HEADERS)
             or environ.get("CONTENT_TYPE", "").partition(";")[0].strip().lower()
             != "application/json"
-            or not length.isdigit()
-            or int(length) > self.app.config["MAX_CONTENT_LENGTH"]
+            or not (length.isascii() and length.isdigit())
+            or (limit is not None and int(length) > limit)
         ):
             return None
         keys = self.app.config["API_KEYS"]
@@ -148,6 +149,8 @@ class SubmitFastPath:
             environ[DEFERRED] = exc
             return None
         environ["wsgi.input"] = io.BytesIO(data)  # for Flask, if it answers after all
+        if len(data) != int(length):
+            return None  # shorter than declared: the view's read decides
         try:
             body = schema.load(decode_json(data))
         except Exception:  # noqa: BLE001 - not decodable or not valid: Flask answers it
@@ -161,14 +164,16 @@ class SubmitFastPath:
                 key = environ.get("HTTP_IDEMPOTENCY_KEY")
                 submit.check_idempotency_key(key)
                 answer = accept_json(kind, body, key, None)
+                headers, text = status_fields(
+                    answer.view, answer.code, answer.headers, self.app.json.dumps
+                )
+                data = text.encode()
         except Exception as exc:  # noqa: BLE001 - re-raised inside Flask, answered there
             environ[DEFERRED] = exc
             environ["HTTP_X_REQUEST_ID"] = rid  # the same id on the answer and its logs
             return None
         finally:
             REQUEST_ID.set(None)
-        headers, text = status_fields(answer.view, answer.code, answer.headers, self.app.json.dumps)
-        data = text.encode()
         headers += [
             ("Content-Type", "application/json"),
             ("Content-Length", str(len(data))),

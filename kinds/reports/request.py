@@ -41,7 +41,9 @@ class ReportRequestSchema(WebhookFields):
     @post_load
     def normalise_parameters(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
         """Validate `parameters` against the schema of the requested report type and keep
-        them in their normalised form ("2023-1-1" is "2023-01-01"): one load of them."""
+        them in their normalised form ("2023-1-1" is "2023-01-01"): one load of them.
+        (A post_load: `schema.validate()`, which skips it, does not check parameters;
+        requests are always `load`ed.)"""
         given = data.get("parameters") or {}
         try:
             data["parameters"] = normalised(self.offered[data["reportType"]], given)
