@@ -19,6 +19,7 @@ from app.views import submits
 from app.views.polls import PollFastPath
 from app.views.submits import SubmitFastPath
 from jobs.store import Keys
+from tests.unit.support import CommandSpy
 from tests.unit.test_polls import StubProducer, make_app, producer
 
 __all__ = ["producer"]  # the fixture: what the web would publish through Celery
@@ -216,3 +217,18 @@ def test_a_body_that_fails_to_read_is_answered_by_flask(app: Flask) -> None:
     # Then Flask answers the read's own 400 as problem+json
     assert got == ["400 BAD REQUEST"]
     assert json.loads(body)["detail"].startswith("The request body is malformed")
+
+
+def test_the_fast_path_makes_the_round_trips_the_view_makes(
+    app: Flask, spy: CommandSpy, answered: list[str]
+) -> None:
+    # Given an app whose Redis connection is open and scripts loaded
+    assert app.test_client().post("/api/reports", json=BODY).status_code == 202
+    # When a job is submitted through the fast path, then one through the view
+    with spy.recording() as fast:
+        assert app.test_client().post("/api/reports", json=BODY).status_code == 202
+    with spy.recording() as view:
+        assert flask_only(app).post("/api/reports", json=BODY).status_code == 202
+    # Then both are the submit script and its publish's confirmation, nothing else
+    assert fast == view == ["EVALSHA", "EVALSHA"]
+    assert answered == ["fast", "fast"]
