@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,6 +37,7 @@ from jobs.kinds import JobKind
 from jobs.problems import INTERNAL_ERROR, TIME_LIMIT
 from jobs.registry import Kinds, load_executor, load_kinds
 from jobs.settings import Settings
+from jobs.store.celery_results import started_meta
 from jobs.store.record import Progress
 from jobs.store.runs import Claim, Superseded
 from jobs.webhooks.events import emit
@@ -196,8 +198,11 @@ def _claim(task: Task, ctx: JobContext) -> dict[str, Any] | None:
     # This job leaves the in-flight set: the claim refills it in the same round trip,
     # in batches of half the margin (while half the margin still waits in the broker).
     refill = (max(1, margin // 2), clients().fair.request()) if SETTINGS.fair_sharing else None
+    # Celery's STARTED is stored by the claim (the job tasks do not track it themselves,
+    # worker/tasks.py): the same meta, expiry and message, in the claim's round trip.
+    started = (started_meta(job_id, os.getpid(), worker), SETTINGS.retention_seconds)
     (outcome, attempts, webhook), handed = clients().ledger.claim_and_refill(
-        job_id, worker, run_deadline(SETTINGS), margin, refill
+        job_id, worker, run_deadline(SETTINGS), margin, refill, started
     )
     if outcome is Claim.RUN:
         ctx.attempt = attempts

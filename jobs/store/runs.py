@@ -63,7 +63,7 @@ class RunLedger:
         self.keys = keys
         self.retention = retention_seconds
         self.shares = shares or ResultShare(client, keys, retention_seconds, retention_seconds)
-        self._claim = script(client, "claim", "fair_rank", "fair_handover")
+        self._claim = script(client, "claim", "fair_rank", "fair_handover", "celery_meta")
         self._progress = script(client, "progress")
         self._finish = script(client, "finish")
         self._duration = script(client, "record_duration")
@@ -85,11 +85,13 @@ class RunLedger:
         deadline: float,
         margin: int = 0,
         hand_over: tuple[int, TakeRequest] | None = None,
+        started: tuple[str, int] | None = None,
     ) -> tuple[Claimed, list[Any]]:
         """claim(), and, when `hand_over` = (batch, request) and the claim left at least
         `batch` in-flight places free (the slots plus `margin`, less the jobs handed over
         and not started), the reply of the hand-over run in the same round trip
-        (FairQueue.result reads it; [] when none ran)."""
+        (FairQueue.result reads it; [] when none ran). `started` = (Celery's encoded
+        STARTED meta, its expiry): stored with a run's claim, unless a SUCCESS is."""
         k = self.keys
         batch, take = hand_over if hand_over else (0, TakeRequest([], []))
         with reachable():
@@ -114,6 +116,8 @@ class RunLedger:
                     str(self.retention),
                     str(margin),
                     str(batch),
+                    started[0] if started else "",
+                    str(started[1]) if started else "0",
                     *take.args,
                 ],
             )

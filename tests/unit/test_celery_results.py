@@ -10,12 +10,15 @@ from collections.abc import Iterator
 import fakeredis
 import pytest
 from celery import Celery, states
+from celery.app.task import Context
 
 from jobs.celery_config import celery_config
 from jobs.settings import Settings
-from jobs.store.celery_results import OneTripRedisBackend, backend_url
+from jobs.store import Keys
+from jobs.store.celery_results import OneTripRedisBackend, backend_url, started_meta
 from jobs.store.keys import CELERY_META_PREFIX
-from tests.unit.support import CommandSpy, Subscribe
+from jobs.store.runs import Claim, RunLedger
+from tests.unit.support import CommandSpy, Submit, Subscribe
 
 TASK = "3b2f0c1e-1111-4222-8333-944455556666"
 KEY = f"{CELERY_META_PREFIX}{TASK}"
@@ -84,3 +87,45 @@ def test_storing_a_state_is_one_round_trip(backend: OneTripRedisBackend, spy: Co
         backend.store_result(TASK, 1, states.SUCCESS)
     # Celery's RedisBackend: GET, then a SETEX + PUBLISH pipeline (two round trips)
     assert sent == ["EVALSHA"]
+
+
+def test_the_claims_started_meta_is_what_celery_stores_for_a_started_task(
+    backend: OneTripRedisBackend, client: fakeredis.FakeRedis
+) -> None:
+    # Given the meta Celery's tracer stores when a task starts (task_track_started: with
+    # the task's request, a top-level one with no children)
+    request = Context(id=TASK, children=[])
+    started = {"pid": 4242, "hostname": "w1@host"}
+    backend.store_result(TASK, started, states.STARTED, request=request)
+    celerys = client.get(KEY)
+    client.delete(KEY)
+    # Then the claim's own encoding of it is the same bytes
+    assert started_meta(TASK, 4242, "w1@host") == celerys
+
+
+def test_a_claim_stores_started_unless_a_success_is_stored(
+    client: fakeredis.FakeRedis, keys: Keys, ledger: RunLedger, submit: Submit, subscribe: Subscribe
+) -> None:
+    # Given a job claimed with its STARTED meta
+    submit(TASK)
+    pubsub = subscribe(KEY)
+    meta = started_meta(TASK, 1, "w1@host")
+    claimed, _ = ledger.claim_and_refill(TASK, "w1@host", 4e9, started=(meta, 3600))
+    # Then it is stored with the result expiry and announced, as Celery's would be
+    assert claimed.outcome is Claim.RUN
+    assert client.get(KEY) == meta and 0 < client.ttl(KEY) <= 3600
+    message = pubsub.get_message(timeout=1.0)
+    assert message is not None and message["data"] == meta
+    # And the claim of a run whose SUCCESS is stored (cut off before its end was
+    # recorded: the job runs again) does not overwrite it
+    client.set(KEY, json.dumps({"status": "SUCCESS", "result": 1, "task_id": TASK}))
+    again, _ = ledger.claim_and_refill(
+        TASK, "w2@host", 4e9, started=(started_meta(TASK, 2, "w2"), 60)
+    )
+    assert again.outcome is Claim.RUN and stored(client)["status"] == "SUCCESS"
+
+
+def test_job_tasks_leave_started_to_their_claim() -> None:
+    from worker.tasks import TASKS
+
+    assert TASKS and all(task.track_started is False for task in TASKS.values())

@@ -6,11 +6,13 @@
 -- are (the worker's slots plus the margin, less the jobs handed over and not started)
 -- and some client waits in a backlog, the hand-over runs here too (fair_handover.lua),
 -- so a worker refills in batches and in the same round trip.
--- Needs fair_rank and fair_handover before it.
+-- Needs fair_rank, fair_handover and celery_meta before it.
 -- KEYS: job record, queued set, Celery result, in-flight set, published set, running set,
 --       workers hash, ready clients, then the hand-over's 11 keys
 -- ARGV: job id, events channel, now, worker name, deadline, retention seconds, margin,
---       batch (0: never hand over), then the hand-over's 12 arguments
+--       batch (0: never hand over), the run's STARTED meta for Celery's result key (''
+--       : none; stored as the result backend stores it, celery_meta.lua) and its expiry,
+--       then the hand-over's 12 arguments
 -- Returns {outcome, attempts, free in-flight places, the job's webhook (JSON) for a run
 -- that asked for one or '', the hand-over's reply or {}}.
 local function ended(meta)  -- Celery's result says the task reached a final state
@@ -41,6 +43,7 @@ local function claim()
   if redis.call('HDEL', KEYS[1], 'pending') == 1 then redis.call('EXPIRE', KEYS[1], ARGV[6]) end
   redis.call('SADD', KEYS[6], ARGV[1])
   redis.call('HINCRBY', KEYS[1], 'seq', 1)
+  if ARGV[9] and ARGV[9] ~= '' then store_unless_succeeded(KEYS[3], ARGV[9], ARGV[10]) end
   redis.call('PUBLISH', ARGV[2], 'changed')
   return {'run', attempts, room, redis.call('HGET', KEYS[1], 'webhook') or ''}
 end
@@ -48,7 +51,7 @@ local reply = claim()
 while #reply < 4 do table.insert(reply, '') end
 local batch = tonumber(ARGV[8] or '0')
 if batch > 0 and room >= batch then
-  table.insert(reply, fair_hand_over_from(8, 8))
+  table.insert(reply, fair_hand_over_from(8, 10))
 else
   table.insert(reply, {})
 end
