@@ -43,6 +43,7 @@ class StatusView:
     state: State
     etag: str
     retry_after: int | None
+    stable_json: str  # the document without the estimate, as JSON (StableStatus.json)
     estimate: Estimate | None = None
     age: float = 0.0  # seconds since the job was submitted
 
@@ -50,6 +51,14 @@ class StatusView:
     def terminal(self) -> bool:
         """True once the job will not change any more."""
         return self.state.terminal
+
+    def json(self) -> str:
+        """The document as JSON: the stable part serialised once, the estimate (the one
+        field the clock changes, last) spliced in."""
+        remaining = self.document.get(ESTIMATE_FIELD)
+        if remaining is None:
+            return self.stable_json
+        return f"{self.stable_json[:-1]},{ESTIMATE_JSON}:{json.dumps(remaining)}}}"
 
 
 def job_state(snap: JobSnapshot) -> State:
@@ -107,6 +116,7 @@ class StableStatus:
     state: State
     etag: str
     progress: dict[str, Any]
+    json: str  # the document as the API sends it (compact, the contract's field order)
 
 
 def build_status(snap: JobSnapshot, kind: JobKind) -> StatusView:
@@ -148,9 +158,11 @@ def stable_status(snap: JobSnapshot, kind: JobKind) -> StableStatus:
         doc["error"] = _failure(snap)
     doc["links"] = links
     # The estimate changes as the clock runs; the ETag covers everything else,
-    # so a client polling with If-None-Match gets 304 until something happens.
-    tag = hashlib.blake2b(json.dumps(doc, sort_keys=True).encode(), digest_size=12).hexdigest()
-    return StableStatus(doc, state, f'W/"{tag}"', progress)
+    # so a client polling with If-None-Match gets 304 until something happens. It hashes
+    # the JSON that is sent (one serialisation: the same inputs build the same dict).
+    text = json.dumps(doc, separators=(",", ":"))
+    tag = hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
+    return StableStatus(doc, state, f'W/"{tag}"', progress, text)
 
 
 def clocked_status(stable: StableStatus, snap: JobSnapshot) -> StatusView:
@@ -163,8 +175,9 @@ def clocked_status(stable: StableStatus, snap: JobSnapshot) -> StatusView:
         doc = {**doc, ESTIMATE_FIELD: f"{max(1, math.ceil(left.remaining))} seconds"}
     age = max(0.0, snap.read_at - rec.created_at)
     retry_after = retry_after_for(stable.state, left, age)
-    return StatusView(doc, stable.state, stable.etag, retry_after, left, age)
+    return StatusView(doc, stable.state, stable.etag, retry_after, stable.json, left, age)
 
 
 # The one field of a status document that changes with the clock alone (always last).
 ESTIMATE_FIELD = "estimatedTimeRemaining"
+ESTIMATE_JSON = json.dumps(ESTIMATE_FIELD)

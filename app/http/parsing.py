@@ -45,8 +45,11 @@ def decode_json(data: bytes) -> Any:
             "The request body is empty; send a JSON object such as "
             '{"reportType": "yearly-sales", "parameters": {"year": "2023"}}.',
         )
+    text = data.decode("utf-8")
+    if text.startswith("\ufeff"):  # as json.loads refuses it
+        raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
     try:
-        doc = json.loads(data.decode("utf-8"), parse_int=_bounded_int)
+        doc = DECODER.decode(text)
     except RecursionError:
         raise Problem(400, "The request body is not valid JSON: it is nested too deeply.") from None
     unusable = dict(_unusable_values(doc, ""))
@@ -72,6 +75,10 @@ def _bounded_int(literal: str) -> int | OversizedNumber:
     if len(literal.lstrip("-")) > MAX_INT_DIGITS:
         return OversizedNumber()
     return int(literal)
+
+
+# What json.loads(text, parse_int=_bounded_int) builds on every call, built once.
+DECODER = json.JSONDecoder(parse_int=_bounded_int)
 
 
 def _unusable_values(doc: Any, path: str) -> Iterator[tuple[str, list[str]]]:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 from flask import Response, current_app, request
 from werkzeug.datastructures import ETags
 
@@ -50,17 +47,14 @@ def matches(if_none_match: ETags, view: StatusView) -> bool:
 
 
 def status_fields(
-    view: StatusView,
-    code: int,
-    headers: dict[str, str] | None,
-    dumps: Callable[[Any], str],
+    view: StatusView, code: int, headers: dict[str, str] | None
 ) -> tuple[list[tuple[str, str]], str]:
     """The headers and body of a status answer (no body on 304), for Flask or WSGI."""
     fields = [("ETag", view.etag), ("Cache-Control", "no-cache")]
     if view.retry_after is not None:
         fields.append(("Retry-After", str(view.retry_after)))
     fields.extend((headers or {}).items())
-    return fields, "" if code == 304 else dumps(view.document)
+    return fields, "" if code == 304 else view.json()
 
 
 def status_response(
@@ -68,5 +62,5 @@ def status_response(
 ) -> Response:
     """Serialise a status document with its caching and polling headers (no body on 304)."""
     # Headers go in with the constructor: setting them one by one costs more per poll.
-    fields, body = status_fields(view, code, headers, current_app.json.dumps)
+    fields, body = status_fields(view, code, headers)
     return Response(body, status=code, mimetype="application/json", headers=fields)

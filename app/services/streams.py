@@ -7,7 +7,6 @@ MAX_STREAM_SECONDS; the browser's EventSource then reconnects with Last-Event-ID
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
 
@@ -28,8 +27,7 @@ def event_id(snap: JobSnapshot, view: StatusView) -> int:
 
 def frame(view: StatusView, seq: int) -> str:
     """One `status` event."""
-    data = json.dumps(view.document, separators=(",", ":"))
-    return f"event: status\nid: {seq}\ndata: {data}\n\n"
+    return f"event: status\nid: {seq}\ndata: {view.json()}\n\n"
 
 
 def events(

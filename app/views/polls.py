@@ -19,7 +19,6 @@ the read is not repeated.
 from __future__ import annotations
 
 import functools
-import json
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -34,7 +33,7 @@ from app.services.access import visible
 from app.services.backend import backend_of
 from app.views.metrics import count_poll
 from jobs.kinds import JobKind
-from jobs.status import ESTIMATE_FIELD, StableStatus, clocked_status, stable_status
+from jobs.status import StableStatus, clocked_status, stable_status
 from jobs.store.jobs import snapshot_of
 from jobs.store.record import JobRecord, JobSnapshot
 
@@ -115,9 +114,7 @@ class PollFastPath:
             return None
         view = clocked_status(parsed.stable, snap)
         code = poll_code(view, parse_etags(environ.get("HTTP_IF_NONE_MATCH")))
-        headers, body = status_fields(
-            view, code, POLL_HEADERS, lambda doc: with_estimate(parsed.body, doc)
-        )
+        headers, body = status_fields(view, code, POLL_HEADERS)
         data = body.encode()
         if code != 304:
             headers += [("Content-Type", "application/json"), ("Content-Length", str(len(data)))]
@@ -126,12 +123,12 @@ class PollFastPath:
         return REASONS[code], headers, data
 
     def _parse(self, kind: JobKind, flat: tuple[str, ...], meta: str | None) -> Parsed | None:
-        """A read's record, meta, stable document and its JSON (None while pending)."""
+        """A read's record, meta and stable document with its JSON (None while pending)."""
         snap = snapshot_of((list(flat), meta, None, None, 0))
         if snap is None:
             return None
         stable = stable_status(snap, kind)
-        return Parsed(snap.record, snap.celery_meta, stable, self.app.json.dumps(stable.document))
+        return Parsed(snap.record, snap.celery_meta, stable)
 
 
 @dataclass(frozen=True)
@@ -140,16 +137,7 @@ class Parsed:
 
     record: JobRecord
     meta: dict[str, Any] | None
-    stable: StableStatus
-    body: str  # the stable document as the app serialises it
-
-
-def with_estimate(body: str, document: dict[str, Any]) -> str:
-    """The serialised document: the stable part, plus the estimate if it has one (last)."""
-    remaining = document.get(ESTIMATE_FIELD)
-    if remaining is None:
-        return body
-    return f"{body[:-1]}, {json.dumps(ESTIMATE_FIELD)}: {json.dumps(remaining)}}}"
+    stable: StableStatus  # with its JSON
 
 
 def raise_deferred() -> None:

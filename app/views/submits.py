@@ -164,9 +164,7 @@ class SubmitFastPath:
                 key = environ.get("HTTP_IDEMPOTENCY_KEY")
                 submit.check_idempotency_key(key)
                 answer = accept_json(kind, body, key, None)
-                headers, text = status_fields(
-                    answer.view, answer.code, answer.headers, self.app.json.dumps
-                )
+                headers, text = status_fields(answer.view, answer.code, answer.headers)
                 data = text.encode()
         except Exception as exc:  # noqa: BLE001 - re-raised inside Flask, answered there
             environ[DEFERRED] = exc

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+
 import pytest
 
 from jobs.polling import MAX_RETRY_AFTER, retry_after_for
 from jobs.states import State
-from jobs.status import build_status
+from jobs.status import ESTIMATE_FIELD, build_status
 from jobs.store import Progress
 from kinds.imports import KIND as IMPORTS
 from kinds.reports import KIND as REPORTS
@@ -125,3 +128,29 @@ def test_etag_differs_between_kinds() -> None:
     as_report = build_status(snapshot(rec, now=CREATED), REPORTS)
     as_import = build_status(snapshot(rec, now=CREATED), IMPORTS)
     assert as_report.etag != as_import.etag
+
+
+def test_the_document_is_serialised_once_and_the_etag_hashes_that_json() -> None:
+    # Given a running job read twice, 3 seconds apart (the estimate moves)
+    steps = progress(2, 15)
+    first, later = (
+        build_status(
+            report({"status": "STARTED"}, started=CREATED, steps=steps, now=CREATED + t), REPORTS
+        )
+        for t in (4, 7)
+    )
+    for view in (first, later):
+        # Then the body is the document, the estimate last, from one serialisation
+        sent = json.loads(view.json())
+        assert sent == view.document
+        assert list(sent)[-1] == ESTIMATE_FIELD
+        assert view.json().startswith(view.stable_json[:-1])
+    # And both carry the ETag of the same stable JSON
+    digest = hashlib.blake2b(first.stable_json.encode(), digest_size=12).hexdigest()
+    assert first.stable_json == later.stable_json
+    assert first.etag == later.etag == f'W/"{digest}"'
+    # And a job without an estimate is sent as its stable JSON alone
+    done = build_status(report({"status": "SUCCESS", "result": {}}, started=CREATED), REPORTS)
+    assert ESTIMATE_FIELD not in done.document
+    assert done.json() == done.stable_json
+    assert json.loads(done.json()) == done.document
