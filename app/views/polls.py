@@ -12,7 +12,7 @@ Anything else goes to Flask, untouched: other paths and methods, a query string,
 `Prefer` (long polls), a missing or wrong API key (401), an unknown, foreign or expired
 job (404/410), a job the read must settle first (deadline, reuse), the poll-rate limit.
 Errors of the read itself (Redis down) are raised inside Flask's handling of the same
-request (`raise_deferred`), so every problem+json answer is still built in one place and
+request (app/views/fast_path.py), so every problem+json answer is still built in one place and
 the read is not repeated.
 """
 
@@ -20,17 +20,17 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Flask, request
+from flask import Flask
 from werkzeug.http import parse_etags
 
 from app.http import auth, request_ids
 from app.http.responses import POLL_HEADERS, poll_code, status_fields
 from app.services.access import visible
 from app.services.backend import backend_of
+from app.views.fast_path import Answer, FastPath, WSGIApp, raise_deferred
 from app.views.metrics import count_poll
 from jobs.kinds import JobKind
 from jobs.status import StableStatus, clocked_status, stable_status
@@ -41,48 +41,31 @@ from jobs.store.record import JobRecord, JobSnapshot
 STATUS_PATH = re.compile(
     r"^/api/([^/]+)/([A-Fa-f0-9]{8}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{12})/status$"
 )
-DEFERRED = "async_reports.deferred_error"
 REASONS = {200: "200 OK", 304: "304 NOT MODIFIED"}
 # Parsed reads kept per process, and the largest Celery meta kept (a big result is
 # parsed per poll instead of held in memory).
 MEMO_SIZE, MAX_MEMO_META = 512, 16384
 
-WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
+class PollFastPath(FastPath):
+    """Plain status polls answered before Flask, every other request by Flask."""
 
-class PollFastPath:
-    """WSGI middleware: plain status polls answered here, every other request by Flask."""
+    method, path = "GET", STATUS_PATH
 
     def __init__(self, app: Flask, wsgi_app: WSGIApp) -> None:
-        self.app = app
-        self.wsgi_app = wsgi_app
+        super().__init__(app, wsgi_app)
         # Parsed reads by their raw reply: a job polled again unchanged is not parsed,
         # built, hashed or serialised again (thread-safe; bounded).
         self._parsed = functools.lru_cache(maxsize=MEMO_SIZE)(self._parse)
 
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        """Answer a plain poll, or hand the request on."""
-        if (
-            environ.get("REQUEST_METHOD") == "GET"
-            and not environ.get("QUERY_STRING")
-            and "HTTP_PREFER" not in environ
-        ):
-            found = STATUS_PATH.match(environ.get("PATH_INFO", ""))
-            if found is not None:
-                try:
-                    answer = self.poll(environ, found[1], found[2].lower())
-                except Exception as exc:  # noqa: BLE001 - re-raised inside Flask, answered there
-                    environ[DEFERRED] = exc
-                    answer = None
-                if answer is not None:
-                    status, headers, body = answer
-                    start_response(status, headers)
-                    return [body]
-        return self.wsgi_app(environ, start_response)
+    def answer(self, environ: dict[str, Any], *groups: str) -> Answer | None:
+        """A poll without `Prefer` (a long poll is the view's)."""
+        collection, job_id = groups
+        if "HTTP_PREFER" in environ:
+            return None
+        return self.poll(environ, collection, job_id.lower())
 
-    def poll(
-        self, environ: dict[str, Any], collection: str, job_id: str
-    ) -> tuple[str, list[tuple[str, str]], bytes] | None:
+    def poll(self, environ: dict[str, Any], collection: str, job_id: str) -> Answer | None:
         """(status, headers, body) of a plain poll, or None when Flask must answer it."""
         config = self.app.config
         if config["MIN_POLL_INTERVAL"] > 0:
@@ -138,13 +121,6 @@ class Parsed:
     record: JobRecord
     meta: dict[str, Any] | None
     stable: StableStatus  # with its JSON
-
-
-def raise_deferred() -> None:
-    """before_request hook: raise the error the fast path met, so Flask answers it."""
-    exc = request.environ.pop(DEFERRED, None)
-    if exc is not None:
-        raise exc
 
 
 def init_app(app: Flask) -> None:

@@ -16,7 +16,7 @@ client and id set as the hooks set them. Anything else goes to Flask untouched; 
 a body that does not decode or validate (put back for Flask to read and answer: every
 400 and 422 is built in one place). An error after that (a webhook refused, a quota,
 Redis down) is raised inside Flask's handling of the same request
-(`polls.raise_deferred`), so it is answered as problem+json there, and nothing is done
+(app/views/fast_path.py), so it is answered as problem+json there, and nothing is done
 twice.
 """
 
@@ -25,7 +25,6 @@ from __future__ import annotations
 import io
 import re
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,8 +38,8 @@ from app.http.responses import status_fields, status_response
 from app.services import submit, waiting
 from app.services.access import current_owner
 from app.services.backend import backend, backend_of
+from app.views.fast_path import Answer, FastPath, WSGIApp, defer
 from app.views.metrics import count_submission
-from app.views.polls import DEFERRED, WSGIApp
 from app.views.push import with_webhook
 from jobs.kinds import JobKind, Submission
 from jobs.logs import REQUEST_ID
@@ -100,31 +99,22 @@ def accepted(
     return Accepted(view, 200 if view.terminal else 202, extra)
 
 
-class SubmitFastPath:
-    """WSGI middleware: plain JSON submissions answered here, every other request by Flask."""
+class SubmitFastPath(FastPath):
+    """Plain JSON submissions answered before Flask, every other request by Flask."""
+
+    method, path = "POST", COLLECTION_PATH
 
     def __init__(
         self, app: Flask, wsgi_app: WSGIApp, schemas: dict[str, marshmallow.Schema]
     ) -> None:
-        self.app = app
-        self.wsgi_app = wsgi_app
+        super().__init__(app, wsgi_app)
         self.schemas = schemas  # collection -> the request schema its blueprint validates with
 
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        """Answer a plain submission, or hand the request on."""
-        if environ.get("REQUEST_METHOD") == "POST" and not environ.get("QUERY_STRING"):
-            found = COLLECTION_PATH.match(environ.get("PATH_INFO", ""))
-            if found is not None:
-                answer = self.submit(environ, found[1])
-                if answer is not None:
-                    status, headers, body = answer
-                    start_response(status, headers)
-                    return [body]
-        return self.wsgi_app(environ, start_response)
+    def answer(self, environ: dict[str, Any], *groups: str) -> Answer | None:
+        """A submission to a collection."""
+        return self.submit(environ, groups[0])
 
-    def submit(
-        self, environ: dict[str, Any], collection: str
-    ) -> tuple[str, list[tuple[str, str]], bytes] | None:
+    def submit(self, environ: dict[str, Any], collection: str) -> Answer | None:
         """(status, headers, body) of a plain submission, or None when Flask must answer."""
         schema = self.schemas.get(collection)
         length = environ.get("CONTENT_LENGTH") or ""
@@ -146,7 +136,7 @@ class SubmitFastPath:
         try:
             data = environ["wsgi.input"].read(int(length))
         except Exception as exc:  # noqa: BLE001 - a body cut short or too slow: Flask answers
-            environ[DEFERRED] = exc
+            defer(environ, exc)
             return None
         environ["wsgi.input"] = io.BytesIO(data)  # for Flask, if it answers after all
         if len(data) != int(length):
@@ -167,7 +157,7 @@ class SubmitFastPath:
                 headers, text = status_fields(answer.view, answer.code, answer.headers)
                 data = text.encode()
         except Exception as exc:  # noqa: BLE001 - re-raised inside Flask, answered there
-            environ[DEFERRED] = exc
+            defer(environ, exc)
             environ["HTTP_X_REQUEST_ID"] = rid  # the same id on the answer and its logs
             return None
         finally:

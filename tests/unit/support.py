@@ -156,3 +156,18 @@ def lead(store: JobStore, shares: ResultShare, job_id: str = "lead") -> JobRecor
     assert shares.attach(rec, DIGEST, fresh=False).outcome == "lead"
     store.commit(rec)
     return rec
+
+
+def spy_answers(monkeypatch: pytest.MonkeyPatch, fast_path: type, method: str) -> list[str]:
+    """Who answered each request a fast path took up: "fast", or "flask" when its
+    `method` (the one that answers, or gives None) handed the request on."""
+    seen: list[str] = []
+    original = getattr(fast_path, method)
+
+    def spy(self: Any, *args: Any) -> Any:
+        found = original(self, *args)
+        seen.append("fast" if found is not None else "flask")
+        return found
+
+    monkeypatch.setattr(fast_path, method, spy)
+    return seen

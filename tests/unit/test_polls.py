@@ -19,7 +19,7 @@ from app.views.polls import PollFastPath
 from jobs.errors import StoreUnavailable
 from jobs.store import JobStore, Keys, Progress
 from jobs.store.runs import RunLedger
-from tests.unit.support import CommandSpy, Submit
+from tests.unit.support import CommandSpy, Submit, spy_answers
 
 JOB = "3b2f0c1e-1111-4222-8333-944455556666"
 URL = f"/api/reports/{JOB}/status"
@@ -68,16 +68,7 @@ def flask_only(app: Flask) -> Client:
 @pytest.fixture
 def answered(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Who answered each poll the fast path saw: "fast", or "flask" when it handed over."""
-    seen: list[str] = []
-    original = PollFastPath.poll
-
-    def spy_poll(self: PollFastPath, *args: Any) -> Any:
-        found = original(self, *args)
-        seen.append("fast" if found is not None else "flask")
-        return found
-
-    monkeypatch.setattr(PollFastPath, "poll", spy_poll)
-    return seen
+    return spy_answers(monkeypatch, PollFastPath, "poll")
 
 
 def queued(submit: Submit) -> None:

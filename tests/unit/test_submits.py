@@ -19,7 +19,7 @@ from app.views import submits
 from app.views.polls import PollFastPath
 from app.views.submits import SubmitFastPath
 from jobs.store import Keys
-from tests.unit.support import CommandSpy
+from tests.unit.support import CommandSpy, spy_answers
 from tests.unit.test_polls import StubProducer, make_app, producer
 
 __all__ = ["producer"]  # the fixture: what the web would publish through Celery
@@ -46,16 +46,7 @@ def flask_only(app: Flask) -> Client:
 @pytest.fixture
 def answered(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Who answered each submission the fast path saw: "fast", or "flask"."""
-    seen: list[str] = []
-    original = SubmitFastPath.submit
-
-    def spy_submit(self: SubmitFastPath, *args: Any) -> Any:
-        found = original(self, *args)
-        seen.append("fast" if found is not None else "flask")
-        return found
-
-    monkeypatch.setattr(SubmitFastPath, "submit", spy_submit)
-    return seen
+    return spy_answers(monkeypatch, SubmitFastPath, "submit")
 
 
 def comparable(resp: TestResponse) -> tuple[int, dict[str, str], Any]:
