@@ -6,7 +6,8 @@ The task part (Celery's protocol 2 headers, properties and body) is Celery's own
 `amqp.create_task_message`, passed through the `before_task_publish` hooks (the request
 id header, jobs/logs.py) and serialised by kombu; only the envelope the Redis transport
 stores is built here, as kombu builds it (`virtual.Channel.prepare_message` and
-`_inplace_augment_message`, then `redis.Channel._put`'s JSON into the queue's list).
+`_inplace_augment_message`, then `redis.Channel._put`'s JSON into the queue's list,
+written by jobs/jsontext.py: the same JSON in compact form).
 `tests/integration/test_broker_messages.py` checks it equals what kombu itself pushes,
 and that a worker runs it.
 
@@ -23,8 +24,8 @@ from typing import Any
 from celery import Celery
 from celery.signals import before_task_publish
 from kombu.serialization import dumps
-from kombu.utils.json import dumps as json_dumps
 
+from jobs import jsontext
 from jobs.celery_config import DEFAULT_QUEUE, is_amqp
 from jobs.settings import Settings
 
@@ -90,7 +91,7 @@ class RedisMessages:
             body_encoding="base64",
             delivery_tag=str(uuid.uuid4()),
         )
-        return json_dumps(
+        return jsontext.dumps(
             {
                 "body": base64.b64encode(encoded).decode("ascii"),
                 "content-encoding": content_encoding,

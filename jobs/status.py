@@ -9,6 +9,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from jobs import jsontext
 from jobs.kinds import JobKind
 from jobs.polling import Estimate, estimate, retry_after_for
 from jobs.problems import CELERY_FAILURES, INTERNAL_ERROR
@@ -160,7 +161,7 @@ def stable_status(snap: JobSnapshot, kind: JobKind) -> StableStatus:
     # The estimate changes as the clock runs; the ETag covers everything else,
     # so a client polling with If-None-Match gets 304 until something happens. It hashes
     # the JSON that is sent (one serialisation: the same inputs build the same dict).
-    text = json.dumps(doc, separators=(",", ":"))
+    text = jsontext.dumps(doc)
     tag = hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
     return StableStatus(doc, state, f'W/"{tag}"', progress, text)
 

@@ -7,11 +7,13 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from jobs import jsontext
+
 PENDING = "pending"  # field of a record whose enqueue is not yet confirmed
 
 
 def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), sort_keys=True)
+    return jsontext.dumps(value, sort_keys=True)
 
 
 @dataclass
