@@ -13,6 +13,7 @@ The registry of kinds is jobs/registry.py.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from abc import ABC, abstractmethod
@@ -69,7 +70,9 @@ class Submission:
 
     type: str
     parameters: dict[str, Any]
-    fingerprint: str  # digest of the request, for Idempotency-Key comparisons
+    # Digest of the request, for Idempotency-Key comparisons: the text, or a function
+    # computing it (`fingerprint_of`: only a request with a key asks, by `digest()`).
+    fingerprint: str | Callable[[], str]
     discard: Callable[[], None] = field(default=lambda: None)
     # {"url", "events"} of the request's `webhook`/`webhookEvents`: filled by the core's
     # view (from a JSON body or, for streaming kinds, the query), never by a kind.
@@ -79,6 +82,20 @@ class Submission:
     # What the core derives from the submission once and reads more than once (result
     # reuse: the kind's normalised parameters); never set by a kind.
     derived: dict[str, Any] = field(default_factory=dict)
+
+    def digest(self) -> str:
+        """The request's fingerprint (computed now, once, if the kind gave a function)."""
+        if not isinstance(self.fingerprint, str):
+            self.fingerprint = self.fingerprint()
+        return self.fingerprint
+
+    def fingerprint_with(self, extra: Any) -> None:
+        """Count `extra` (the request's priority, its webhook) in the fingerprint, still
+        computed only when asked for."""
+        before = self.fingerprint
+        self.fingerprint = lambda: json_fingerprint(
+            [before if isinstance(before, str) else before(), extra]
+        )
 
 
 @dataclass(frozen=True)
@@ -179,6 +196,12 @@ class JobKind(ABC):
     def catalogue(self, settings: Settings) -> tuple[str, list[dict[str, Any]]] | None:
         """(path, items) of a catalogue of this kind's types, or None (no such resource)."""
         return None
+
+
+def fingerprint_of(body: Any) -> Callable[[], str]:
+    """A JSON body's fingerprint for a Submission, computed only if an Idempotency-Key
+    asks for it (the body must not change after it is accepted)."""
+    return functools.partial(json_fingerprint, body)
 
 
 def json_fingerprint(body: Any) -> str:

@@ -21,7 +21,7 @@ from app.services import reuse
 from app.services.backend import backend
 from app.services.fair_submit import enqueue_fair
 from jobs.errors import BrokerUnavailable, StoreUnavailable
-from jobs.kinds import JobKind, Submission, json_fingerprint
+from jobs.kinds import JobKind, Submission
 from jobs.store.idempotency import KeyClaim
 from jobs.store.record import JobRecord, JobSnapshot
 from jobs.webhooks.events import emit
@@ -61,7 +61,7 @@ def attach_priority(submission: Submission, priority: str | None) -> Submission:
     fingerprint (Idempotency-Key: the same key with another priority is another body)."""
     if priority is not None and priority != "normal":
         submission.priority = priority
-        submission.fingerprint = json_fingerprint([submission.fingerprint, priority])
+        submission.fingerprint_with(priority)
     return submission
 
 
@@ -69,7 +69,7 @@ def attach_webhook(submission: Submission, webhook: dict[str, Any] | None) -> Su
     """The submission with the request's webhook; it counts in the request's fingerprint."""
     if webhook is not None:
         submission.webhook = webhook
-        submission.fingerprint = json_fingerprint([submission.fingerprint, webhook])
+        submission.fingerprint_with(webhook)
     return submission
 
 
@@ -80,7 +80,7 @@ def submit(
     if key is None:
         return enqueue(kind, submission, owner, job_id)
     keys = backend().idempotency
-    wanted = KeyClaim(job_id, submission.fingerprint)
+    wanted = KeyClaim(job_id, submission.digest())
     try:
         held = keys.claim(owner, kind.name, key, wanted)
     except StoreUnavailable:

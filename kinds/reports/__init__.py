@@ -6,7 +6,7 @@ from typing import Any
 
 from marshmallow import Schema, fields
 
-from jobs.kinds import JobKind, KindContext, Rendered, Resource, Submission, json_fingerprint
+from jobs.kinds import JobKind, KindContext, Rendered, Resource, Submission, fingerprint_of
 from jobs.settings import Settings
 from jobs.states import State
 from jobs.store.record import JobRecord, JobSnapshot
@@ -55,7 +55,7 @@ class ReportKind(JobKind):
 
     def accept(self, body: dict[str, Any], ctx: KindContext) -> Submission:
         """A validated body becomes a job of its report type."""
-        return Submission(body["reportType"], body["parameters"], json_fingerprint(body))
+        return Submission(body["reportType"], body["parameters"], fingerprint_of(body))
 
     def normalised(self, submission: Submission) -> dict[str, Any] | None:
         """The parameters as the type's schema reads them, written back (defaults filled).

@@ -12,6 +12,7 @@ import pytest
 from flask import Flask
 from marshmallow import Schema, fields, validate
 
+import jobs.kinds as kinds_module
 from app import create_app
 from jobs.kinds import (
     JobKind,
@@ -202,7 +203,29 @@ def test_a_report_request_becomes_a_job_of_its_type() -> None:
     body = {"reportType": "yearly-sales", "parameters": {"year": "2023"}}
     submission = REPORTS.accept(body, ctx=None)  # type: ignore[arg-type]
     assert (submission.type, submission.parameters) == ("yearly-sales", {"year": "2023"})
-    assert submission.fingerprint == json_fingerprint(body)
+    assert submission.digest() == json_fingerprint(body)
+
+
+def test_a_fingerprint_is_computed_only_when_asked_for_and_then_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    body = {"reportType": "yearly-sales", "parameters": {"year": "2023"}}
+    expected = json_fingerprint([json_fingerprint([json_fingerprint(body), "high"]), {"u": 1}])
+    computed: list[Any] = []
+    original = kinds_module.json_fingerprint
+
+    def counting(value: Any) -> str:
+        computed.append(value)
+        return original(value)
+
+    monkeypatch.setattr(kinds_module, "json_fingerprint", counting)
+    submission = REPORTS.accept(body, ctx=None)  # type: ignore[arg-type]
+    # The priority and the webhook count in it as they always did, still uncomputed
+    submission.fingerprint_with("high")
+    submission.fingerprint_with({"u": 1})
+    assert computed == []
+    assert submission.digest() == expected and submission.digest() == expected
+    assert len(computed) == 3  # the body, then each addition, once
 
 
 def test_imports_are_one_streamed_type_counted_in_rows() -> None:
