@@ -1,96 +1,26 @@
-"""Webhooks on the real stack: signed deliveries verified by the standardwebhooks library."""
+"""Webhooks on the real stack: what is sent, signed, retried and refused (signatures
+verified by the standardwebhooks library)."""
 
 from __future__ import annotations
 
-import shutil
 import socket
 import time
-from collections.abc import Iterator
-from typing import Any
 
 import pytest
 import requests
 
 from devstack.stack import Stack
-from tests.integration.imports import csv_text, post_import, rows_in
-from tests.integration.receiver import Receiver, running_receiver
-from tests.integration.stacks import extra_stack
+from tests.integration.receiver import Receiver
+from tests.integration.webhooks import (
+    push,
+    receiver,
+    secret,
+    settled,
+    submit_with_hook,
+)
 
 pytestmark = pytest.mark.integration
-
-PUSH_ENV = {
-    "ENABLE_DIAGNOSTIC_REPORTS": "1",
-    "WEBHOOK_ALLOW_PRIVATE_NETWORKS": "1",  # the receiver listens on 127.0.0.1
-    "WEBHOOK_RETRY_SCHEDULE": "0.3,0.3,0.3",
-    "WEBHOOK_POLL_INTERVAL": "0.1",
-    "WEBHOOK_TIMEOUT": "2",
-}
-
-
-def start_webhook_worker(stack: Stack, label: str = "webhooks") -> None:
-    """The Procfile's webhook worker, waited for until its schedule runs."""
-    stack.start("webhooks", label, {"WEBHOOK_WORKER_NAME": label})
-    deadline = time.monotonic() + 60
-    while "webhook schedule started" not in stack.log(label):
-        assert time.monotonic() < deadline, stack.log(label)[-3000:]
-        time.sleep(0.1)
-
-
-@pytest.fixture(scope="module")
-def push(
-    tmp_path_factory: pytest.TempPathFactory, redis_url: str, sqlite_url: str
-) -> Iterator[Stack]:
-    tmp = tmp_path_factory.mktemp("push")
-    env = {**PUSH_ENV, "MONITOR_DATABASE_URL": f"sqlite:///{tmp / 'history.db'}"}
-    # A copy of the sales data of our own: the import test adds rows to it.
-    sales = tmp / "sales.db"
-    shutil.copy(sqlite_url.removeprefix("sqlite:///"), sales)
-    with extra_stack(tmp, redis_url, 7, f"sqlite:///{sales}", env) as s:
-        s.start("monitor")
-        start_webhook_worker(s)
-        deadline = time.monotonic() + 60
-        while "capturing events" not in s.log("monitor"):  # it records jobs from now on
-            assert time.monotonic() < deadline, s.log("monitor")[-3000:]
-            time.sleep(0.1)
-        yield s
-
-
-@pytest.fixture(scope="module")
-def receiver() -> Iterator[Receiver]:
-    with running_receiver() as r:
-        yield r
-
-
-def secret(stack: Stack) -> str:
-    resp = requests.get(f"{stack.base_url}/api/webhooks/secret", timeout=10)
-    assert resp.status_code == 200, resp.text
-    return str(resp.json()["secret"])
-
-
-def submit_with_hook(stack: Stack, url: str, parameters: dict[str, Any], **hook: Any) -> str:
-    body = {"reportType": "noop", "parameters": parameters, "webhook": url, **hook}
-    resp = requests.post(f"{stack.base_url}/api/reports", json=body, timeout=10)
-    assert resp.status_code == 202, resp.text
-    return str(resp.json()["id"])
-
-
-def deliveries(stack: Stack, job_id: str) -> list[dict[str, Any]]:
-    resp = requests.get(f"{stack.base_url}/api/reports/{job_id}/webhooks", timeout=10)
-    assert resp.status_code == 200, resp.text
-    return list(resp.json()["items"])
-
-
-def settled(
-    stack: Stack, job_id: str, count: int = 1, timeout: float = 30.0
-) -> list[dict[str, Any]]:
-    """The job's deliveries once `count` of them are no longer pending."""
-    deadline = time.monotonic() + timeout
-    while True:
-        items = deliveries(stack, job_id)
-        if len(items) >= count and all(d["status"] != "pending" for d in items):
-            return items
-        assert time.monotonic() < deadline, items
-        time.sleep(0.1)
+__all__ = ["push", "receiver"]  # the module's fixtures: the webhook stack and a receiver
 
 
 def test_completed_failed_and_cancelled_jobs_each_deliver_one_signed_event(
@@ -254,105 +184,3 @@ def test_an_unknown_webhook_event_is_refused(push: Stack) -> None:
     }
     resp = requests.post(f"{push.base_url}/api/reports", json=body, timeout=10)
     assert resp.status_code == 422 and "webhookEvents.0" in resp.json()["errors"], resp.text
-
-
-def test_deliveries_run_on_their_own_queue_in_the_webhook_worker(push: Stack) -> None:
-    # The job worker consumes only `jobs`; the webhook worker only `webhooks`
-    job_worker = push.log("worker0")
-    hooks = push.log("webhooks")
-    assert ".> jobs " in job_worker and ".> webhooks " not in job_worker
-    assert ".> webhooks " in hooks and ".> jobs " not in hooks
-    # And the attempts so far were made by the webhook worker
-    assert "webhooks.deliver[" in hooks and "webhooks.deliver[" not in job_worker
-
-
-def test_metrics_and_the_ops_page_show_outcomes_and_failing_endpoints(push: Stack) -> None:
-    # Given a delivery that failed for good (nothing listens on its URL)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        url = f"http://127.0.0.1:{s.getsockname()[1]}/never"
-    job = submit_with_hook(push, url, {"steps": 1})
-    (item,) = settled(push, job)
-    assert item["status"] == "failed"
-    # Then /metrics counts attempts by outcome
-    text = requests.get(f"{push.base_url}/metrics", timeout=10).text
-    counts = {
-        line.split('"')[1]: float(line.rsplit(" ", 1)[1])
-        for line in text.splitlines()
-        if line.startswith("async_reports_webhook_attempts_total{")
-    }
-    assert counts["failed"] >= 1 and counts["retrying"] >= 3 and counts["succeeded"] >= 1
-    assert "async_reports_webhook_deliveries_pending " in text
-    # And the ops API (the dashboard's data) lists the failing endpoint with its error
-    overview = requests.get(f"{push.base_url}/api/ops/overview", timeout=10).json()
-    failing = {e["url"]: e for e in overview["webhooks"]["failing"]}
-    assert failing[url]["failures"] == 4 and failing[url]["lastError"]
-    assert failing[url]["owner"] == "public"
-
-
-def test_the_monitor_records_jobs_not_delivery_attempts(push: Stack, receiver: Receiver) -> None:
-    # Given a job whose webhook was delivered
-    hooked = submit_with_hook(push, receiver.url("/history"), {"steps": 1})
-    settled(push, hooked)
-    # When a later job (submitted after the attempt) is in the monitor's history
-    resp = requests.post(
-        f"{push.base_url}/api/reports",
-        json={"reportType": "noop", "parameters": {"steps": 1}},
-        timeout=10,
-    )
-    later = resp.json()["id"]
-    deadline = time.monotonic() + 60
-    while True:
-        items = requests.get(f"{push.base_url}/api/ops/jobs?limit=100", timeout=10).json()["items"]
-        if any(i["id"] == later and i["state"] == "succeeded" for i in items):
-            break
-        assert time.monotonic() < deadline, items[:3]
-        time.sleep(0.2)
-    # Then its history holds jobs only: no `webhooks.deliver` tasks
-    names = {i["taskName"] for i in items}
-    assert "webhooks.deliver" not in names and "reports.noop" in names, names
-    assert hooked in {i["id"] for i in items}
-
-
-def test_a_streamed_kind_takes_its_webhook_in_the_query(push: Stack, receiver: Receiver) -> None:
-    # Given a CSV import (its body is the file) asking for webhooks in its query
-    key = secret(push)
-    params = {"webhook": receiver.url("/imports"), "webhookEvents": "started,completed"}
-    resp = post_import(push.base_url, csv_text(rows_in(2091, 5)), params=params)
-    assert resp.status_code == 202, resp.text
-    job = resp.json()["id"]
-    # When its deliveries settle
-    deadline = time.monotonic() + 60
-    while True:
-        items = requests.get(f"{push.base_url}/api/imports/{job}/webhooks", timeout=10).json()
-        items = items["items"]
-        if len(items) == 2 and all(d["status"] != "pending" for d in items):
-            break
-        assert time.monotonic() < deadline, items
-        time.sleep(0.1)
-    # Then the receiver got the import's start and end, signed, with its document
-    events = [r.verify(key) for r in sorted(receiver.at("/imports"), key=lambda r: r.at)]
-    assert [e["type"] for e in events] == ["job.started", "job.completed"]
-    assert {e["data"]["kind"] for e in events} == {"import"}
-    assert events[-1]["data"]["status"] == "Complete"
-
-
-def test_jobs_answered_by_reuse_send_their_end_too(push: Stack, receiver: Receiver) -> None:
-    # Given a running job whose result may be shared, and an identical one that follows it
-    params = {"steps": 6, "stepSeconds": 0.31, "reuse": True}
-    leader = requests.post(
-        f"{push.base_url}/api/reports",
-        json={"reportType": "noop", "parameters": params},
-        timeout=10,
-    ).json()["id"]
-    follower = submit_with_hook(push, receiver.url("/reused"), params)
-    # When the leader ends, the follower ends with it: its job.completed arrives
-    receiver.wait_for(lambda: len(receiver.at("/reused")) == 1, what="the follower's end")
-    (got,) = receiver.at("/reused")
-    assert got.event["type"] == "job.completed" and got.event["data"]["id"] == follower
-    # And a job answered from the kept result (Complete at once) sends its end as well
-    hit = submit_with_hook(push, receiver.url("/reused"), params)
-    receiver.wait_for(lambda: len(receiver.at("/reused")) == 2, what="the hit's end")
-    ids = [r.event["data"]["id"] for r in receiver.at("/reused")]
-    assert ids == [follower, hit] and leader not in ids
-    assert all(d["status"] == "succeeded" for job in (follower, hit) for d in settled(push, job))
