@@ -18,8 +18,7 @@ class ReportRequestSchema(WebhookFields):
         validate=validate.Length(1, 64),
         metadata={"description": "A name from GET /api/report-types", "example": "yearly-sales"},
     )
-    parameters = fields.Dict(
-        keys=fields.String(),
+    parameters = fields.Dict(  # a JSON object's keys are strings: no key field to run
         load_default=dict,
         metadata={"description": "The report type's parameters", "example": {"year": "2023"}},
     )
