@@ -17,10 +17,16 @@ from typing import Any
 
 import orjson
 
+# Types orjson would write and the standard library refuses are left to the latter (which
+# raises TypeError, as before): a datetime or a dataclass is not silently made JSON.
+STRICT = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+
 
 def dumps(value: Any, *, sort_keys: bool = False) -> str:
-    """`value` as compact JSON text."""
+    """`value` as compact JSON text (TypeError for what `json.dumps` cannot write)."""
     try:
-        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS if sort_keys else 0).decode()
+        return orjson.dumps(
+            value, option=STRICT | (orjson.OPT_SORT_KEYS if sort_keys else 0)
+        ).decode()
     except orjson.JSONEncodeError:  # an integer beyond 64 bits (and anything else it refuses)
         return json.dumps(value, separators=(",", ":"), sort_keys=sort_keys, ensure_ascii=False)

@@ -3,12 +3,21 @@ orjson refuses a value."""
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import json
 
 import pytest
 
 from jobs import jsontext
 from jobs.store.record import JobRecord
+
+
+@dataclasses.dataclass
+class Point:
+    x: int
+    y: int
+
 
 VALUES = [
     {"b": "Île-de-France", "a": [1, 2.5, None, True], "c": {"z": 1, "y": 'it\'s "x"'}},
@@ -37,6 +46,14 @@ def test_an_integer_beyond_64_bits_is_written_by_the_standard_library_alike() ->
     text = jsontext.dumps(value, sort_keys=True)
     assert text == '{"a":-1180591620717411303424,"b":"Île","big":100000000000000000000}'
     assert json.loads(text) == value
+
+
+def test_what_the_standard_library_cannot_write_is_refused_as_it_refuses_it() -> None:
+    for value in ({"at": dt.datetime(2026, 12, 4, tzinfo=dt.UTC)}, [Point(1, 2)], {1.5j}):
+        with pytest.raises(TypeError):
+            json.dumps(value)
+        with pytest.raises(TypeError):
+            jsontext.dumps(value)
 
 
 def test_a_records_fields_round_trip_through_the_text() -> None:
