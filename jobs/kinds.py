@@ -19,6 +19,7 @@ import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import IO, Any, ClassVar, Protocol
 
 from marshmallow import Schema, fields
@@ -64,6 +65,12 @@ class Incoming:
     query: Mapping[str, str]
 
 
+class NotAsked(Enum):
+    """A value not computed yet, where None is a value of its own."""
+
+    NOT_ASKED = "not asked"
+
+
 @dataclass
 class Submission:
     """A validated request: the job it asks for, and how to undo what accepting it did."""
@@ -79,9 +86,9 @@ class Submission:
     webhook: dict[str, Any] | None = None
     # `priority` of the request (high, normal, low): orders the client's own jobs.
     priority: str = "normal"
-    # What the core derives from the submission once and reads more than once (result
-    # reuse: the kind's normalised parameters); never set by a kind.
-    derived: dict[str, Any] = field(default_factory=dict)
+    # The kind's normalised parameters, asked of it once by result reuse (None: never
+    # shared; NOT_ASKED until then); never set by a kind.
+    reuse_parameters: dict[str, Any] | NotAsked | None = NotAsked.NOT_ASKED
 
     def digest(self) -> str:
         """The request's fingerprint (computed now, once, if the kind gave a function)."""

@@ -22,7 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app.services.backend import Backend, backend
 from jobs.errors import StoreUnavailable
-from jobs.kinds import JobKind, Submission
+from jobs.kinds import JobKind, NotAsked, Submission
 from jobs.store.record import JobRecord, JobSnapshot
 from sales.state import version_token
 from sales.tables import ready
@@ -91,10 +91,9 @@ def applies(kind: JobKind, submission: Submission) -> bool:
 def normalised(kind: JobKind, submission: Submission) -> dict[str, Any] | None:
     """The kind's normalised parameters of a submission (None: never shared), asked of
     the kind once per submission."""
-    if "normalised" not in submission.derived:
-        submission.derived["normalised"] = kind.normalised(submission)
-    found: dict[str, Any] | None = submission.derived["normalised"]
-    return found
+    if submission.reuse_parameters is NotAsked.NOT_ASKED:
+        submission.reuse_parameters = kind.normalised(submission)
+    return submission.reuse_parameters
 
 
 def attach(kind: JobKind, submission: Submission, record: JobRecord) -> JobSnapshot | None:
