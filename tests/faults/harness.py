@@ -30,6 +30,9 @@ FAST_LIMITS = {
     "WORKER_SHUTDOWN_GRACE": "1",
     "ENABLE_DIAGNOSTIC_REPORTS": "1",
 }
+# One pool process under a hard limit of 2 s and no soft one (as if a job ignored the
+# soft one, or were stuck in C code): the pool kills the process running it.
+HARD_LIMIT_ONLY = {"WORKER_CONCURRENCY": "1", "TASK_SOFT_TIME_LIMIT": "0", "TASK_TIME_LIMIT": "2"}
 
 
 @dataclass

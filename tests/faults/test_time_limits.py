@@ -7,7 +7,7 @@ from collections.abc import Callable
 import pytest
 
 from jobs.problems import TIME_LIMIT
-from tests.faults.harness import FaultStack
+from tests.faults.harness import HARD_LIMIT_ONLY, FaultStack
 
 pytestmark = pytest.mark.faults
 
@@ -40,13 +40,7 @@ def test_hard_time_limit_kills_the_process_fails_the_job_and_the_pool_recovers(
 ) -> None:
     # Given a hard limit of 2 s and no soft limit (as if the job ignored the soft one,
     # or were stuck in C code), and a job of 5 s
-    fs = fault_stack(
-        workers=1,
-        WORKER_CONCURRENCY="1",
-        TASK_SOFT_TIME_LIMIT="0",
-        TASK_TIME_LIMIT="2",
-        BROKER_VISIBILITY_TIMEOUT="8",
-    )
+    fs = fault_stack(workers=1, **HARD_LIMIT_ONLY, BROKER_VISIBILITY_TIMEOUT="8")
     children = {c.pid for c in fs.pool_children(fs.workers[0])}
     slow = fs.submit_noop(steps=10, step_seconds=0.5)
     # Then the job fails with the time-limit error (Celery's TimeLimitExceeded)

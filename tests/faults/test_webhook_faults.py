@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.faults.harness import FaultStack
+from tests.faults.harness import HARD_LIMIT_ONLY, FaultStack
 from tests.integration.receiver import Receiver, running_receiver
 
 pytestmark = pytest.mark.faults
@@ -135,13 +135,7 @@ def test_a_job_killed_by_the_hard_time_limit_still_sends_its_end(
     fault_stack: Callable[..., FaultStack], receiver: Receiver
 ) -> None:
     # Given a job that outlives a hard limit of 2 s (no soft limit), with a webhook
-    fs = fault_stack(
-        workers=1,
-        WORKER_CONCURRENCY="1",
-        TASK_SOFT_TIME_LIMIT="0",
-        TASK_TIME_LIMIT="2",
-        **WEBHOOK_ENV,
-    )
+    fs = fault_stack(workers=1, **HARD_LIMIT_ONLY, **WEBHOOK_ENV)
     start_webhook_worker(fs, "hooks")
     job = submit_hooked(fs, receiver.url("/killed"), {"steps": 10, "stepSeconds": 0.5})
     # When its pool process is killed and the job fails
