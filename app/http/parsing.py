@@ -45,11 +45,8 @@ def decode_json(data: bytes) -> Any:
             "The request body is empty; send a JSON object such as "
             '{"reportType": "yearly-sales", "parameters": {"year": "2023"}}.',
         )
-    text = data.decode("utf-8")
-    if text.startswith("\ufeff"):  # as json.loads refuses it
-        raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
     try:
-        doc = DECODER.decode(text)
+        doc = DECODER.decode(data.decode("utf-8"))  # a BOM is not JSON: JSONDecodeError
     except RecursionError:
         raise Problem(400, "The request body is not valid JSON: it is nested too deeply.") from None
     unusable = dict(_unusable_values(doc, ""))

@@ -98,6 +98,7 @@ DEEP = "[" * 5000 + "]" * 5000
         ("/api/reports", {"Content-Type": "application/json"}, "", 400),  # empty
         ("/api/reports", {"Content-Type": "application/json"}, DEEP, 400),  # too deep
         ("/api/reports", {"Content-Type": "application/json"}, b"\xff", 400),  # not UTF-8
+        ("/api/reports", {"Content-Type": "application/json"}, b'\xef\xbb\xbf{"a": 1}', 400),  # BOM
         ("/api/reports", {"Content-Type": "application/json"}, "[]", 422),  # not an object
         ("/api/reports", {"Content-Type": "application/json"}, '{"reportType": "x"}', 422),
         ("/api/reports", {"Content-Type": "application/json"}, '{"n": 1e999}', 422),
