@@ -92,17 +92,18 @@ class Submission:
 
     def digest(self) -> str:
         """The request's fingerprint (computed now, once, if the kind gave a function)."""
-        if not isinstance(self.fingerprint, str):
-            self.fingerprint = self.fingerprint()
+        self.fingerprint = _text(self.fingerprint)
         return self.fingerprint
 
     def fingerprint_with(self, extra: Any) -> None:
         """Count `extra` (the request's priority, its webhook) in the fingerprint, still
         computed only when asked for."""
         before = self.fingerprint
-        self.fingerprint = lambda: json_fingerprint(
-            [before if isinstance(before, str) else before(), extra]
-        )
+        self.fingerprint = lambda: json_fingerprint([_text(before), extra])
+
+
+def _text(fingerprint: str | Callable[[], str]) -> str:
+    return fingerprint if isinstance(fingerprint, str) else fingerprint()
 
 
 @dataclass(frozen=True)
