@@ -42,6 +42,10 @@ class Figure:
         """The median run (NaN when nothing was measured)."""
         return statistics.median(self.runs) if self.runs else float("nan")
 
+    def over(self, base: Figure) -> Figure:
+        """The per-run ratios self/base (the runs paired as they were measured)."""
+        return Figure([a / b for a, b in zip(self.runs, base.runs, strict=True)])
+
     def text(self, fmt: str = "{:.0f}") -> str:
         """`median (min-max)`."""
         if not self.runs:

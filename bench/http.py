@@ -87,12 +87,7 @@ def measure(run: Any, row: Callable[..., None]) -> None:
             f">= {target}x",
             ratio[case].median >= target,
         )
-    cpu_ratio = {
-        case: Figure(
-            [w / b for w, b in zip(cpu[case, "web"].runs, cpu[case, "bare"].runs, strict=True)]
-        )
-        for case in ("status", "submit")
-    }
+    cpu_ratio = {case: cpu[case, "web"].over(cpu[case, "bare"]) for case in ("status", "submit")}
     row(
         "CPU per status poll (us user+sys, web processes)",
         cpu["status", "web"].text(),
@@ -114,7 +109,7 @@ def measure(run: Any, row: Callable[..., None]) -> None:
         "Redis CPU per submission (us user+sys)",
         redis_us["web"].text(),
         redis_us["bare"].text(),
-        Figure([w / b for w, b in zip(redis_us["web"].runs, redis_us["bare"].runs, strict=True)]),
+        redis_us["web"].over(redis_us["bare"]),
         "-",
         None,
     )

@@ -165,7 +165,7 @@ def measure(run: Any, row: Callable[..., None]) -> None:
         "trivial job end to end, ms p99",
         p["o99"].text("{:.1f}"),
         p["r99"].text("{:.1f}"),
-        Figure([o / r for o, r in zip(p["o99"].runs, p["r99"].runs, strict=True)]),
+        p["o99"].over(p["r99"]),
         "(reported)",
         None,
     )
