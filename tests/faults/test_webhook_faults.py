@@ -12,6 +12,7 @@ import requests
 
 from tests.faults.harness import HARD_LIMIT_ONLY, FaultStack
 from tests.integration.receiver import Receiver, running_receiver
+from tests.integration.webhooks import start_webhook_worker
 
 pytestmark = pytest.mark.faults
 
@@ -27,16 +28,6 @@ WEBHOOK_ENV = {
 def receiver() -> Iterator[Receiver]:
     with running_receiver() as r:
         yield r
-
-
-def start_webhook_worker(fs: FaultStack, label: str) -> None:
-    """One more webhook worker, waited for until its schedule runs."""
-    fs.stack.start("webhooks", label, {"WEBHOOK_WORKER_NAME": label})
-    deadline = time.monotonic() + 60
-    while "webhook schedule started" not in fs.stack.log(label):
-        assert time.monotonic() < deadline, fs.stack.log(label)[-3000:]
-        assert fs.stack.processes[label].poll() is None, fs.stack.log(label)[-3000:]
-        time.sleep(0.1)
 
 
 def submit_hooked(
@@ -74,12 +65,12 @@ def test_every_event_arrives_after_the_webhook_worker_is_killed(
     receiver.delays["/slow"] = 3.0
     jobs = [submit_hooked(fs, receiver.url("/slow")) for _ in range(6)]
     fs.wait_all(jobs)
-    start_webhook_worker(fs, "hooks-a")
+    start_webhook_worker(fs.stack, "hooks-a")
     receiver.wait_for(lambda: len(receiver.at("/slow")) >= 1, what="a first attempt")
     # When the webhook worker is SIGKILLed mid-attempt, and another one starts
     fs.kill_worker("hooks-a")
     receiver.delays["/slow"] = 0.0
-    start_webhook_worker(fs, "hooks-b")
+    start_webhook_worker(fs.stack, "hooks-b")
     # Then every job's event arrives (at least once), duplicates under the same webhook-id
     receiver.wait_for(lambda: delivered_jobs(receiver, "/slow") == set(jobs), timeout=90)
     assert_duplicates_are_the_same_event(receiver, "/slow")
@@ -107,7 +98,7 @@ def test_every_event_arrives_after_a_redis_restart(
     # (a schedule of 40 retries a second apart: far longer than the restart takes)
     fs = fault_stack(workers=1, **{**WEBHOOK_ENV, "WEBHOOK_RETRY_SCHEDULE": ",".join(["1"] * 40)})
     receiver.scripts["/later"] = [503]
-    start_webhook_worker(fs, "hooks")
+    start_webhook_worker(fs.stack, "hooks")
     jobs = [submit_hooked(fs, receiver.url("/later")) for _ in range(4)]
     fs.wait_all(jobs)
     receiver.wait_for(lambda: delivered_jobs(receiver, "/later") == set(jobs), timeout=60)
@@ -136,7 +127,7 @@ def test_a_job_killed_by_the_hard_time_limit_still_sends_its_end(
 ) -> None:
     # Given a job that outlives a hard limit of 2 s (no soft limit), with a webhook
     fs = fault_stack(workers=1, **HARD_LIMIT_ONLY, **WEBHOOK_ENV)
-    start_webhook_worker(fs, "hooks")
+    start_webhook_worker(fs.stack, "hooks")
     job = submit_hooked(fs, receiver.url("/killed"), {"steps": 10, "stepSeconds": 0.5})
     # When its pool process is killed and the job fails
     assert fs.wait_all([job], timeout=30)[job]["status"] == "Failed"
@@ -159,7 +150,7 @@ def test_every_terminal_event_arrives_once_after_a_job_worker_is_killed(
     # or while one sends them as they are recorded
     fs = fault_stack(workers=0, **WEBHOOK_ENV)
     if hooks_running:
-        start_webhook_worker(fs, "hooks-early")
+        start_webhook_worker(fs.stack, "hooks-early")
     victim = fs.start_worker({"WORKER_CONCURRENCY": "6"})
     jobs = [
         submit_hooked(
@@ -177,7 +168,7 @@ def test_every_terminal_event_arrives_once_after_a_job_worker_is_killed(
     fs.kill_worker(victim)
     fs.start_worker()
     if not hooks_running:
-        start_webhook_worker(fs, "hooks")
+        start_webhook_worker(fs.stack, "hooks")
     # Then every job is run again and completes
     done = fs.wait_all(jobs, timeout=90)
     assert {d["status"] for d in done.values()} == {"Complete"}, done

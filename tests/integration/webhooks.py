@@ -27,11 +27,13 @@ PUSH_ENV = {
 
 
 def start_webhook_worker(stack: Stack, label: str = "webhooks") -> None:
-    """The Procfile's webhook worker, waited for until its schedule runs."""
+    """The Procfile's webhook worker, waited for until its schedule runs (the fault
+    suite starts its extra ones with this too)."""
     stack.start("webhooks", label, {"WEBHOOK_WORKER_NAME": label})
     deadline = time.monotonic() + 60
     while "webhook schedule started" not in stack.log(label):
         assert time.monotonic() < deadline, stack.log(label)[-3000:]
+        assert stack.processes[label].poll() is None, stack.log(label)[-3000:]
         time.sleep(0.1)
 
 
