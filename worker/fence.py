@@ -12,7 +12,7 @@ import logging
 import signal
 from collections.abc import Callable
 from types import FrameType
-from typing import Any
+from typing import Any, NoReturn, TypeVar
 
 import redis
 from celery.exceptions import Ignore, Reject, SoftTimeLimitExceeded
@@ -21,6 +21,8 @@ from jobs.errors import StoreUnavailable
 from jobs.store.runs import Superseded
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 # billiard's soft time limit: the pool's main process sends it to the pool process.
 SOFT_LIMIT_SIGNAL = getattr(signal, "SIGUSR1", None)
@@ -47,7 +49,7 @@ def release_soft_limit() -> None:
         signal.signal(SOFT_LIMIT_SIGNAL, handler)
 
 
-def drop_superseded(job_id: str) -> None:
+def drop_superseded(job_id: str) -> NoReturn:
     """End a run whose claim was superseded: nothing stored; Ignore acks this delivery
     (the broker has already requeued or restored it, or the job has ended)."""
     log.warning(
@@ -57,9 +59,9 @@ def drop_superseded(job_id: str) -> None:
     raise Ignore()
 
 
-def record_end(job_id: str, write: Callable[[], None]) -> None:
-    """Write a run's end, or drop the run without a result (nothing stored, Celery's
-    result included) when that cannot be done:
+def record_end(job_id: str, write: Callable[[], T]) -> T:
+    """Write a run's end (what `write` returns), or drop the run without a result
+    (nothing stored, Celery's result included) when that cannot be done:
 
     - superseded (see drop_superseded): the later run, or the deadline check, has the
       last word;
@@ -69,7 +71,7 @@ def record_end(job_id: str, write: Callable[[], None]) -> None:
       timeout or the closed connection does the same).
     """
     try:
-        write()
+        return write()
     except Superseded:
         drop_superseded(job_id)
     except (StoreUnavailable, redis.RedisError, SoftTimeLimitExceeded) as exc:

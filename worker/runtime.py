@@ -37,7 +37,7 @@ from jobs.kinds import JobKind
 from jobs.problems import INTERNAL_ERROR, TIME_LIMIT
 from jobs.registry import Kinds, load_executor, load_kinds
 from jobs.settings import Settings
-from jobs.store.celery_results import started_meta
+from jobs.store.celery_results import OneTripRedisBackend, started_meta
 from jobs.store.record import Progress
 from jobs.store.runs import Claim, Superseded
 from jobs.webhooks.events import emit
@@ -85,6 +85,7 @@ class JobContext:
     kind: JobKind | None = None
     webhook: dict[str, Any] | None = None  # the job's, once claimed
     attempt: int = 0  # the claim of this run: its writes are refused once superseded
+    leads: bool = True  # its claim's: others may follow this run (result reuse); True until known
     started: float = field(default_factory=time.monotonic)
     last: Progress | None = None
     mark: tuple[int, float] | None = None  # the first step recorded: (current, when)
@@ -201,11 +202,11 @@ def _claim(task: Task, ctx: JobContext) -> dict[str, Any] | None:
     # Celery's STARTED is stored by the claim (the job tasks do not track it themselves,
     # worker/tasks.py): the same meta, expiry and message, in the claim's round trip.
     started = (started_meta(job_id, os.getpid(), worker), SETTINGS.retention_seconds)
-    (outcome, attempts, webhook), handed = clients().ledger.claim_and_refill(
+    (outcome, attempts, webhook, leads), handed = clients().ledger.claim_and_refill(
         job_id, worker, run_deadline(SETTINGS), margin, refill, started
     )
     if outcome is Claim.RUN:
-        ctx.attempt = attempts
+        ctx.attempt, ctx.leads = attempts, leads
     if handed:
         hand_over_next(task.app, handed)
     # A revoke can be lost (it lives in the workers' memory); the flag, which the
@@ -238,7 +239,10 @@ def run_job(
     ctx = JobContext(job_id, SETTINGS, kind)
 
     def end(error: dict[str, Any] | None = None) -> None:
-        record_end(job_id, lambda: ledger.finish(job_id, label, None, error, attempt=ctx.attempt))
+        record_end(
+            job_id,
+            lambda: ledger.finish(job_id, label, None, error, attempt=ctx.attempt, leads=ctx.leads),
+        )
 
     try:
         ctx.webhook = _claim(task, ctx)
@@ -251,7 +255,8 @@ def run_job(
         except (DBAPIError, NoSuchTableError) as exc:
             raise classify_database_error(exc) from exc
         finally:
-            note_followers(kind, job_id)
+            if ctx.leads:
+                note_followers(kind, job_id)
     except (Ignore, Reject):
         raise
     except Superseded:
@@ -287,13 +292,17 @@ def run_job(
         raise
     done = ctx.final_progress()
     took = time.monotonic() - ctx.started
-    # The result is stored with the record's end (Celery's own write after this finds
-    # it stored): a run cut off here leaves the job unfinished, not finished without it.
-    record_end(
+    # The result is stored with the record's end (Celery's own write after this would find
+    # it stored, and is skipped): a run cut off here leaves the job unfinished, not
+    # finished without it. A run that leads no shared computation reads no followers.
+    stored = record_end(
         job_id,
         lambda: ledger.finish(
-            job_id, label, took, progress=done, attempt=ctx.attempt, result=result
+            job_id, label, took, progress=done, attempt=ctx.attempt, result=result, leads=ctx.leads
         ),
     )
-    ledger.succeeded(job_id, result, done, keep=kind.deterministic, changes_data=kind.changes_data)
+    if stored and isinstance(task.backend, OneTripRedisBackend):
+        task.backend.stored_with_record(job_id)
+    keep = kind.deterministic and ctx.leads
+    ledger.succeeded(job_id, result, done, keep=keep, changes_data=kind.changes_data)
     return result

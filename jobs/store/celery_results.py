@@ -5,7 +5,9 @@ overwritten by a lost or redelivered run), then SETs and PUBLISHes it: two round
 per state, and a trivial job stores two (STARTED, SUCCESS). Here the check and the
 write are one Lua script (`scripts/store_result.lua`): same keys, same expiries, same
 message on the key's channel (which long polls and Celery's own result consumers read),
-same refusal to overwrite a SUCCESS. Only the workers use it (`jobs.clients.worker_celery`).
+same refusal to overwrite a SUCCESS. A job's SUCCESS is stored by its record's end
+(`jobs/store/scripts/finish.lua`); the tracer's store of it after that is skipped, not
+sent. Only the workers use it (`jobs.clients.worker_celery`).
 """
 
 from __future__ import annotations
@@ -47,8 +49,27 @@ def started_meta(task_id: str, pid: int, hostname: str) -> str:
     return str(dumps(meta, serializer="json")[2])
 
 
+# Tasks whose SUCCESS their record stored, not yet seen by the tracer, kept at most.
+STORED_MARKS = 1000
+
+
 class OneTripRedisBackend(RedisBackend):
-    """RedisBackend whose store_result is one EVALSHA (check, write and publish)."""
+    """RedisBackend whose store_result is one EVALSHA (check, write and publish), and
+    none for a SUCCESS that the job's record stored with its end (`stored_with_record`)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._stored: set[str] = set()
+
+    def stored_with_record(self, task_id: str) -> None:
+        """The run's end stored this task's SUCCESS meta (same key, expiry and message;
+        jobs/store/scripts/finish.lua): Celery's store of it, which follows and could only
+        find a SUCCESS it must not overwrite, is skipped (one round trip fewer a job).
+        A mark never spent (a task whose result Celery did not store: a request that asked
+        it not to) is forgotten with the rest past STORED_MARKS: a skip missed, no more."""
+        if len(self._stored) >= STORED_MARKS:
+            self._stored.clear()
+        self._stored.add(task_id)
 
     @cached_property
     def _store_script(self) -> Script:
@@ -63,6 +84,10 @@ class OneTripRedisBackend(RedisBackend):
         request: Any = None,
         **kwargs: Any,
     ) -> Any:
+        if task_id in self._stored:
+            self._stored.discard(task_id)
+            if state == states.SUCCESS:
+                return result
         # celery-types does not declare these attributes of the backend classes.
         backend: Any = self
         meta = backend._get_result_meta(

@@ -42,11 +42,14 @@ NO_RESULT = object()  # finish() of a run that did not succeed
 
 class Claimed(NamedTuple):
     """The answer to a claim: what to do, the runs started so far, and for a run the
-    job's webhook (None when it asked for none: nothing to read for its events)."""
+    job's webhook (None when it asked for none: nothing to read for its events) and
+    whether it leads a shared computation (result reuse: jobs may follow it, and its end
+    is passed on to them; False: there is nothing to pass on)."""
 
     outcome: Claim
     attempts: int
     webhook: dict[str, Any] | None = None
+    leads: bool = False
 
 
 class RunLedger:
@@ -95,7 +98,7 @@ class RunLedger:
         k = self.keys
         batch, take = hand_over if hand_over else (0, TakeRequest([], []))
         with reachable():
-            outcome, attempts, _room, webhook, handed = self._claim(
+            outcome, attempts, _room, webhook, leads, handed = self._claim(
                 keys=[
                     k.job(job_id),
                     k.queued(),
@@ -122,7 +125,10 @@ class RunLedger:
                 ],
             )
         claimed = Claimed(
-            Claim(str(outcome)), int(attempts), json.loads(webhook) if webhook else None
+            Claim(str(outcome)),
+            int(attempts),
+            json.loads(webhook) if webhook else None,
+            int(leads) == 1,
         )
         return claimed, list(handed)
 
@@ -151,12 +157,15 @@ class RunLedger:
         *,
         attempt: int = 0,
         result: Any = NO_RESULT,
-    ) -> None:
+        leads: bool = True,
+    ) -> bool:
         """Record the end of the run that claimed `attempt` (0: unfenced; with a success's `result`
         as Celery's backend stores it, in the same step) and, for successes, its duration
         for estimates. Raises Superseded, writing nothing, when the job was claimed again.
+        True when the `result` was stored (Celery's own store of it would change nothing).
 
-        A failed leader's followers fail with its error (see jobs/store/results.py)."""
+        A failed leader's followers fail with its error (see jobs/store/results.py); a run
+        whose claim said it `leads` nothing has none, and nothing is read for them."""
         k, now = self.keys, time.time()
         meta = "" if result is NO_RESULT else success_meta(result, now)
         fence = str(attempt) if attempt else ""
@@ -178,8 +187,9 @@ class RunLedger:
                 done = int(pipe.execute()[0])
         if done == -1:
             raise Superseded(job_id)
-        if error is not None:
+        if error is not None and leads:
             self.shares.failed(job_id, error)
+        return done == 1 and bool(meta)
 
     def succeeded(
         self, job_id: str, result: Any, progress: Progress, *, keep: bool, changes_data: bool

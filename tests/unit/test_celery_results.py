@@ -89,6 +89,35 @@ def test_storing_a_state_is_one_round_trip(backend: OneTripRedisBackend, spy: Co
     assert sent == ["EVALSHA"]
 
 
+def test_a_success_the_record_stored_costs_no_round_trip_and_only_once(
+    backend: OneTripRedisBackend, client: fakeredis.FakeRedis, spy: CommandSpy
+) -> None:
+    backend.store_result(TASK, None, states.STARTED)  # loads the script
+    # Given a run whose end stored its SUCCESS with the record (finish.lua)
+    client.set(KEY, json.dumps({"status": "SUCCESS", "result": 1}))
+    backend.stored_with_record(TASK)
+    # When Celery's tracer stores the SUCCESS, nothing is sent
+    with spy.recording() as sent:
+        backend.store_result(TASK, 1, states.SUCCESS)
+    assert sent == []
+    # And the mark is spent: a later store of the task goes to Redis again
+    with spy.recording() as sent:
+        backend.store_result(TASK, 1, states.SUCCESS)
+    assert sent == ["EVALSHA"]
+
+
+def test_a_marked_task_that_ends_otherwise_is_stored_as_celery_would(
+    backend: OneTripRedisBackend, client: fakeredis.FakeRedis
+) -> None:
+    # Given a marked task whose tracer stores another state (not a SUCCESS)
+    backend.stored_with_record(TASK)
+    backend.store_result(TASK, None, states.RETRY)
+    # Then it is written, and the mark is spent
+    assert stored(client)["status"] == "RETRY"
+    backend.store_result(TASK, 2, states.SUCCESS)
+    assert stored(client)["result"] == 2
+
+
 def test_the_claims_started_meta_is_what_celery_stores_for_a_started_task(
     backend: OneTripRedisBackend, client: fakeredis.FakeRedis
 ) -> None:

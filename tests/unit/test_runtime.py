@@ -25,10 +25,11 @@ from jobs.status import build_status
 from jobs.store import JobStore, Progress
 from jobs.store.fairness import FairQueue
 from jobs.store.keys import Keys
+from jobs.store.results import ResultShare
 from jobs.store.runs import RunLedger
 from jobs.store.webhooks import DeliveryStore, SecretStore
 from jobs.store.workers import WorkerRegistry
-from tests.unit.support import CommandSpy, Submit
+from tests.unit.support import DIGEST, CommandSpy, Submit, created, lead
 from worker import runtime
 
 LABEL = "count:to"
@@ -288,6 +289,69 @@ def test_a_trivial_job_costs_two_round_trips_of_ours(
     assert snap is not None and snap.record.finished_at is not None
     assert store.redis.hget(store.keys.stats(), LABEL) is not None
     assert "job-1" in runtime.WITHOUT_WEBHOOK  # its postrun reads nothing either
+
+
+class SharedCountKind(CountKind):
+    """The count kind, deterministic: its jobs may share a computation (result reuse)."""
+
+    deterministic = True
+
+
+SHARED = SharedCountKind()
+
+
+def run_shared(job_id: str, parameters: dict[str, Any]) -> Any:
+    return runtime.run_job(StandInTask(), SHARED, "to", job_id, parameters)  # type: ignore[arg-type]
+
+
+def test_a_job_that_leads_no_shared_computation_reads_no_followers(
+    submit: Submit, spy: CommandSpy
+) -> None:
+    # Given a deterministic kind's job that shares nothing (no reuse digest: the
+    # diagnostic noop, or a request with Cache-Control: no-store)
+    submit("warm", kind="count", type="to", parameters={"steps": 0})
+    run_shared("warm", {"steps": 0})
+    submit("job-1", kind="count", type="to", parameters={"steps": 0})
+    # When a worker runs it
+    with spy.recording() as sent:
+        run_shared("job-1", {"steps": 0})
+    # Then its claim said so: no followers read, no result passed on
+    assert sent == ["EVALSHA", "EVAL"]
+    assert "job-1" not in runtime.FOLLOWERS
+
+
+def test_a_leaders_end_is_passed_to_the_jobs_following_it(
+    store: JobStore, shares: ResultShare
+) -> None:
+    # Given a job leading a computation, and one that follows it
+    lead(store, shares, "lead")
+    follower = created(store, "f1")
+    assert shares.attach(follower, DIGEST, fresh=False).outcome == "follow"
+    store.commit(follower)
+    # When a worker runs the leader
+    result = run_shared("lead", {"steps": 2})
+    # Then the follower completed with its result, and is remembered for its webhook
+    snap = store.read("f1")
+    assert snap is not None and snap.record.finished_at is not None and snap.result == result
+    assert runtime.FOLLOWERS.pop("lead") == ["f1"]
+
+
+def test_a_failed_leaders_followers_fail_with_its_problem(
+    store: JobStore, shares: ResultShare
+) -> None:
+    # Given a job leading a computation that will fail, and one that follows it
+    lead(store, shares, "lead")
+    follower = created(store, "f1")
+    assert shares.attach(follower, DIGEST, fresh=False).outcome == "follow"
+    store.commit(follower)
+    # When a worker runs the leader
+    with pytest.raises(JobError):
+        run_shared("lead", {"steps": 2, "failAt": 2})
+    # Then the follower failed with the same problem
+    snap = store.read("f1")
+    assert snap is not None and snap.record.error is not None
+    assert "Could not count past 1" in snap.record.error["detail"]
+    runtime.FOLLOWERS.pop("lead", None)
 
 
 def test_a_job_with_a_webhook_still_records_its_started_event(

@@ -107,7 +107,7 @@ def test_a_record_finished_without_its_result_is_run_again(
     client.hset(keys.job("job-1"), "finishedAt", "1001.0")
     client.set(keys.celery_meta("job-1"), json.dumps({"status": "STARTED", "result": None}))
     # When the job is delivered again
-    outcome, attempts, _ = ledger.claim("job-1", "w2@host", 2000.0)
+    outcome, attempts, *_ = ledger.claim("job-1", "w2@host", 2000.0)
     # Then it runs again, and its record no longer says finished
     assert (outcome, attempts) == (Claim.RUN, 2)
     snap = store.read("job-1")

@@ -32,7 +32,7 @@ def test_claim_dequeues_and_records_the_worker_attempts_and_deadline(
     # Given a queued job
     submit()
     # When a worker claims it
-    assert ledger.claim("job-1", "w1@host", 1000.0) == (Claim.RUN, 1, None)
+    assert ledger.claim("job-1", "w1@host", 1000.0) == (Claim.RUN, 1, None, False)
     # Then it is no longer queued and the record names the run
     snap = store.read("job-1")
     assert snap is not None
@@ -40,7 +40,7 @@ def test_claim_dequeues_and_records_the_worker_attempts_and_deadline(
     assert snap.record.worker == "w1@host" and snap.record.deadline == 1000.0
     assert snap.record.started_at is not None and snap.record.attempts == 1
     # And a redelivery counts as a second attempt, with a new deadline
-    assert ledger.claim("job-1", "w2@host", 2000.0) == (Claim.RUN, 2, None)
+    assert ledger.claim("job-1", "w2@host", 2000.0) == (Claim.RUN, 2, None, False)
     again = store.read("job-1")
     assert again is not None and again.record.attempts == 2 and again.record.worker == "w2@host"
     assert again.record.deadline == 2000.0
@@ -54,8 +54,8 @@ def test_claim_refuses_a_finished_or_missing_job(
     ledger.claim("done", "w1@host", 1000.0)
     ledger.finish("done", LABEL, 1.0, attempt=1, result={"rows": []})
     # Then it is not run again, nor is a job without a record
-    assert ledger.claim("done", "w2@host", 2000.0) == (Claim.FINISHED, 1, None)
-    assert ledger.claim("nobody", "w2@host", 2000.0) == (Claim.MISSING, 0, None)
+    assert ledger.claim("done", "w2@host", 2000.0) == (Claim.FINISHED, 1, None, False)
+    assert ledger.claim("nobody", "w2@host", 2000.0) == (Claim.MISSING, 0, None, False)
     snap = store.read("done")
     assert snap is not None and snap.record.attempts == 1 and snap.record.worker == "w1@host"
 
@@ -67,7 +67,7 @@ def test_a_claim_of_a_cancelled_job_says_so_without_starting_it(
     submit()
     store.request_cancel("job-1", queued=True)
     # When a worker gets its message anyway (the revoke was lost)
-    outcome, attempts, _ = ledger.claim("job-1", "w1", deadline=2000.0)
+    outcome, attempts, *_ = ledger.claim("job-1", "w1", deadline=2000.0)
     # Then the claim reports the cancellation and the job never starts
     assert (outcome, attempts) == (Claim.CANCELLED, 0)
     assert client.hget(keys.job("job-1"), "startedAt") is None
@@ -194,7 +194,7 @@ def test_a_late_update_never_resurrects_an_expired_record(
     pubsub = subscribe(keys.events("job-1"))
     # When a worker reports on it late (a redelivery, a slow step or finish)
     if late_update == "started":
-        assert ledger.claim("job-1", "w1@host", 1000.0) == (Claim.MISSING, 0, None)
+        assert ledger.claim("job-1", "w1@host", 1000.0) == (Claim.MISSING, 0, None, False)
     elif late_update == "step":
         ledger.step("job-1", Progress(1, 2, 50))
     else:

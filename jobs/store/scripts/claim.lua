@@ -14,7 +14,8 @@
 --       : none; stored as the result backend stores it, celery_meta.lua) and its expiry,
 --       then the hand-over's 12 arguments
 -- Returns {outcome, attempts, free in-flight places, the job's webhook (JSON) for a run
--- that asked for one or '', the hand-over's reply or {}}.
+-- that asked for one or '', 1 for a run whose job leads a shared computation (its record
+-- has a reuse digest: others may follow it) or 0, the hand-over's reply or {}}.
 local function ended(meta)  -- Celery's result says the task reached a final state
   if not meta then return false end
   local ok, doc = pcall(cjson.decode, meta)
@@ -45,10 +46,12 @@ local function claim()
   redis.call('HINCRBY', KEYS[1], 'seq', 1)
   if ARGV[9] and ARGV[9] ~= '' then store_unless_succeeded(KEYS[3], ARGV[9], ARGV[10]) end
   redis.call('PUBLISH', ARGV[2], 'changed')
-  return {'run', attempts, room, redis.call('HGET', KEYS[1], 'webhook') or ''}
+  local webhook, digest = unpack(redis.call('HMGET', KEYS[1], 'webhook', 'reuse'))
+  return {'run', attempts, room, webhook or '', digest and 1 or 0}
 end
 local reply = claim()
 while #reply < 4 do table.insert(reply, '') end
+if #reply < 5 then table.insert(reply, 0) end
 local batch = tonumber(ARGV[8] or '0')
 if batch > 0 and room >= batch then
   table.insert(reply, fair_hand_over_from(8, 10))
