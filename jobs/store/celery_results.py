@@ -62,9 +62,11 @@ class OneTripRedisBackend(RedisBackend):
         self._stored: set[str] = set()
 
     def stored_with_record(self, task_id: str) -> None:
-        """The run's end stored this task's SUCCESS meta (same key, expiry and message;
-        jobs/store/scripts/finish.lua): Celery's store of it, which follows and could only
-        find a SUCCESS it must not overwrite, is skipped (one round trip fewer a job).
+        """The run's end stored this task's SUCCESS meta (jobs/store/scripts/finish.lua:
+        the same key, expiry and announcement on the key's channel; status, result and
+        date as Celery writes them, without the task id): Celery's store of it, which
+        follows and could only find a SUCCESS it must not overwrite, is skipped (one
+        round trip fewer a job).
         A mark never spent (a task whose result Celery did not store: a request that asked
         it not to) is forgotten with the rest past STORED_MARKS: a skip missed, no more."""
         if len(self._stored) >= STORED_MARKS:

@@ -1,13 +1,15 @@
 """What a real worker sends Redis for one trivial job, watched with MONITOR: its result
 stored once (with the record's end, not again by Celery's tracer), and no followers read
-for a job that leads no shared computation. The unit twin is
-tests/unit/test_runtime.py::test_a_trivial_job_costs_two_round_trips_of_ours."""
+for a job that leads no shared computation. The unit twins, in tests/unit/test_runtime.py:
+test_a_job_that_leads_no_shared_computation_reads_no_followers and
+test_celerys_store_of_the_success_after_the_body_sends_nothing."""
 
 from __future__ import annotations
 
 import hashlib
 import threading
 import time
+import uuid
 from typing import Any
 
 import pytest
@@ -28,27 +30,29 @@ def sha(*scripts: str) -> str:
 
 
 class Watch:
-    """Every command Redis runs, recorded by MONITOR on a thread until stop()."""
+    """Every command Redis runs, recorded by MONITOR on a thread until stop(), which sends
+    a sentinel: every command run before it has been read when stop() returns."""
 
     def __init__(self, client: redis.Redis) -> None:
         self.commands: list[str] = []  # each as MONITOR shows it, quotes taken off
-        self._stop = threading.Event()
+        self._sentinel = f"ECHO watch-{uuid.uuid4().hex}"
         self._monitor = client.monitor()
         self._monitor.__enter__()
         self._thread = threading.Thread(target=self._record, daemon=True)
         self._thread.start()
 
     def _record(self) -> None:
-        # Bounded: MONITOR gets this session's own PINGs (below) while the job runs.
-        while not self._stop.is_set():
+        while True:  # ends at the sentinel (or when the connection fails)
             got: dict[str, Any] = self._monitor.next_command()
+            if str(got["command"]) == self._sentinel:
+                return
             self.commands.append(str(got["command"]))
 
     def stop(self, client: redis.Redis) -> None:
-        self._stop.set()
-        client.ping()  # wakes next_command
-        self._thread.join(timeout=10)
+        client.echo(self._sentinel.removeprefix("ECHO "))
+        self._thread.join(timeout=30)
         self._monitor.__exit__(None, None, None)
+        assert not self._thread.is_alive(), "MONITOR did not see the sentinel in 30 s"
 
 
 def run_noop(stack: Stack) -> str:
@@ -72,7 +76,8 @@ def test_a_trivial_jobs_result_is_stored_once_and_no_followers_are_read(
     watch = Watch(redis_client)
     try:
         # Given a trivial job that shares nothing (the diagnostic noop is never reused)
-        # When the worker has run it (and the tracer has done its part after the body)
+        # When the worker has run it (and its tracer has done its part after the body: a
+        # store follows the end by microseconds, in the same process)
         job_id = run_noop(stack)
         time.sleep(1.0)
     finally:

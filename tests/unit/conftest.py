@@ -7,12 +7,15 @@ from typing import Any
 
 import fakeredis
 import pytest
+from celery import Celery
 from redis.client import PubSub
 
 from app.services.backend import Backend
+from jobs.celery_config import celery_config
 from jobs.registry import Kinds, load_kinds
 from jobs.settings import Settings
 from jobs.store import JobRecord, JobStore, Keys
+from jobs.store.celery_results import OneTripRedisBackend, backend_url
 from jobs.store.idempotency import IdempotencyKeys
 from jobs.store.index import OwnerIndex
 from jobs.store.results import ResultShare
@@ -145,3 +148,17 @@ def subscribe(client: fakeredis.FakeRedis) -> Iterator[Subscribe]:
 def spy(client: fakeredis.FakeRedis, monkeypatch: pytest.MonkeyPatch) -> CommandSpy:
     """Counts the round trips to the fake Redis inside `with spy.recording() as sent:`."""
     return CommandSpy(client, monkeypatch)
+
+
+@pytest.fixture
+def result_backend(client: fakeredis.FakeRedis) -> Iterator[OneTripRedisBackend]:
+    """The workers' Celery app's result backend, its Redis client the fake one."""
+    app = Celery("test-results", set_as_current=False)
+    app.config_from_object(
+        {**celery_config(Settings()), "result_backend": backend_url("redis://127.0.0.1:1/0")}
+    )
+    found = app.backend
+    assert isinstance(found, OneTripRedisBackend)
+    found.__dict__["client"] = client  # kombu's cached_property: the fake Redis instead
+    yield found
+    app.close()

@@ -5,17 +5,15 @@ SUCCESS never overwritten."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import fakeredis
 import pytest
-from celery import Celery, states
+from celery import states
 from celery.app.task import Context
 
-from jobs.celery_config import celery_config
 from jobs.settings import Settings
 from jobs.store import Keys
-from jobs.store.celery_results import OneTripRedisBackend, backend_url, started_meta
+from jobs.store.celery_results import OneTripRedisBackend, started_meta
 from jobs.store.keys import CELERY_META_PREFIX
 from jobs.store.runs import Claim, RunLedger
 from tests.unit.support import CommandSpy, Submit, Subscribe
@@ -25,17 +23,9 @@ KEY = f"{CELERY_META_PREFIX}{TASK}"
 
 
 @pytest.fixture
-def backend(client: fakeredis.FakeRedis) -> Iterator[OneTripRedisBackend]:
-    """The workers' Celery app's backend, its Redis client the fake one."""
-    app = Celery("test-results", set_as_current=False)
-    app.config_from_object(
-        {**celery_config(Settings()), "result_backend": backend_url("redis://127.0.0.1:1/0")}
-    )
-    found = app.backend
-    assert isinstance(found, OneTripRedisBackend)
-    found.__dict__["client"] = client  # kombu's cached_property: the fake Redis instead
-    yield found
-    app.close()
+def backend(result_backend: OneTripRedisBackend) -> OneTripRedisBackend:
+    """The workers' result backend on the fake Redis (tests/unit/conftest.py)."""
+    return result_backend
 
 
 def stored(client: fakeredis.FakeRedis) -> dict[str, object]:

@@ -7,12 +7,14 @@ run_job uses (its request, its result backend, its events).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from celery import states
 from celery.exceptions import Ignore
 
 from jobs.clients import WorkerClients
@@ -23,6 +25,7 @@ from jobs.settings import Settings
 from jobs.states import State
 from jobs.status import build_status
 from jobs.store import JobStore, Progress
+from jobs.store.celery_results import OneTripRedisBackend
 from jobs.store.fairness import FairQueue
 from jobs.store.keys import Keys
 from jobs.store.results import ResultShare
@@ -111,6 +114,7 @@ def worker_clients(
     monkeypatch.setattr(runtime, "clients", lambda: clients)
     ON_STEP.clear()
     runtime.WITHOUT_WEBHOOK.clear()
+    runtime.FOLLOWERS.clear()
     return clients
 
 
@@ -282,8 +286,8 @@ def test_a_trivial_job_costs_two_round_trips_of_ours(
     # When a worker runs it
     with spy.recording() as sent:
         run("job-1", {"steps": 0})
-    # Then it claimed (the webhook read with it) and wrote outcome and run time together:
-    # no read for `started`; Celery's STARTED/SUCCESS are the result backend's
+    # Then it claimed (the webhook read with it, Celery's STARTED stored with it) and
+    # wrote outcome, Celery's SUCCESS and run time together: no read for `started`
     assert sent == ["EVALSHA", "EVAL"]
     snap = store.read("job-1")
     assert snap is not None and snap.record.finished_at is not None
@@ -308,7 +312,7 @@ def test_a_job_that_leads_no_shared_computation_reads_no_followers(
     submit: Submit, spy: CommandSpy
 ) -> None:
     # Given a deterministic kind's job that shares nothing (no reuse digest: the
-    # diagnostic noop, or a request with Cache-Control: no-store)
+    # diagnostic noop, RESULT_REUSE_SECONDS=0, a data version that could not be read)
     submit("warm", kind="count", type="to", parameters={"steps": 0})
     run_shared("warm", {"steps": 0})
     submit("job-1", kind="count", type="to", parameters={"steps": 0})
@@ -347,11 +351,28 @@ def test_a_failed_leaders_followers_fail_with_its_problem(
     # When a worker runs the leader
     with pytest.raises(JobError):
         run_shared("lead", {"steps": 2, "failAt": 2})
-    # Then the follower failed with the same problem
+    # Then the follower failed with the same problem, and is remembered for its webhook
     snap = store.read("f1")
     assert snap is not None and snap.record.error is not None
     assert "Could not count past 1" in snap.record.error["detail"]
-    runtime.FOLLOWERS.pop("lead", None)
+    assert runtime.FOLLOWERS.pop("lead") == ["f1"]
+
+
+def test_celerys_store_of_the_success_after_the_body_sends_nothing(
+    submit: Submit, spy: CommandSpy, result_backend: OneTripRedisBackend, keys: Keys
+) -> None:
+    # Given a task whose result backend is the workers' own
+    task = StandInTask()
+    task.backend = result_backend
+    submit(kind="count", type="to", parameters={"steps": 1})
+    # When it runs, and Celery's tracer then stores its SUCCESS (as it does after the body)
+    result = run("job-1", {"steps": 1}, task)
+    with spy.recording() as sent:
+        result_backend.store_result("job-1", result, states.SUCCESS)
+    # Then that store sent nothing: the run's end stored the result
+    assert sent == []
+    stored = result_backend.client.get(keys.celery_meta("job-1"))
+    assert stored is not None and json.loads(stored)["result"] == {"counted": 1}
 
 
 def test_a_job_with_a_webhook_still_records_its_started_event(

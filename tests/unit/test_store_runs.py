@@ -118,6 +118,18 @@ def test_a_step_is_one_evalsha(ledger: RunLedger, submit: Submit, spy: CommandSp
     assert sent == ["EVALSHA"]
 
 
+def test_finish_says_whether_it_stored_the_result(ledger: RunLedger, submit: Submit) -> None:
+    # Given a running job and a failing one
+    submit("ok")
+    submit("bad")
+    # Then an end with a result says it stored it (Celery's store of it is then skipped)
+    assert ledger.finish("ok", LABEL, 1.0, result={"n": 1}) is True
+    # And an end without one, or of a job that is gone, says it did not
+    assert ledger.finish("bad", LABEL, None, {"type": "t"}) is False
+    assert ledger.finish("ok", LABEL, None, progress=Progress(1, 1, 100)) is False
+    assert ledger.finish("gone", LABEL, 1.0, result={"n": 1}) is False
+
+
 def test_finish_records_the_end_the_error_and_the_duration(
     store: JobStore, ledger: RunLedger, submit: Submit
 ) -> None:
