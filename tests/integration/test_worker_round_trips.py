@@ -1,7 +1,7 @@
 """What a real worker sends Redis for one trivial job, watched with MONITOR: its result
 stored once (with the record's end, not again by Celery's tracer), and no followers read
 for a job that leads no shared computation. The unit twins, in tests/unit/test_runtime.py:
-test_a_job_that_leads_no_shared_computation_reads_no_followers and
+test_a_trivial_job_costs_two_round_trips_of_ours (of a deterministic kind too) and
 test_celerys_store_of_the_success_after_the_body_sends_nothing."""
 
 from __future__ import annotations

@@ -118,8 +118,10 @@ def worker_clients(
     return clients
 
 
-def run(job_id: str, parameters: dict[str, Any], task: StandInTask | None = None) -> Any:
-    return runtime.run_job(task or StandInTask(), KIND, "to", job_id, parameters)  # type: ignore[arg-type]
+def run(
+    job_id: str, parameters: dict[str, Any], task: StandInTask | None = None, kind: JobKind = KIND
+) -> Any:
+    return runtime.run_job(task or StandInTask(), kind, "to", job_id, parameters)  # type: ignore[arg-type]
 
 
 def test_a_run_that_succeeds_records_all_its_work_and_its_run_time(
@@ -276,25 +278,6 @@ def test_the_final_progress_of_a_completed_job_is_all_of_it() -> None:
     assert ctx.final_progress() == Progress(1234, 1234, 100)
 
 
-def test_a_trivial_job_costs_two_round_trips_of_ours(
-    store: JobStore, submit: Submit, spy: CommandSpy
-) -> None:
-    # Given a job without a webhook (and the claim script already loaded by another run)
-    submit("warm", kind="count", type="to", parameters={"steps": 0})
-    run("warm", {"steps": 0})
-    submit("job-1", kind="count", type="to", parameters={"steps": 0})
-    # When a worker runs it
-    with spy.recording() as sent:
-        run("job-1", {"steps": 0})
-    # Then it claimed (the webhook read with it, Celery's STARTED stored with it) and
-    # wrote outcome, Celery's SUCCESS and run time together: no read for `started`
-    assert sent == ["EVALSHA", "EVAL"]
-    snap = store.read("job-1")
-    assert snap is not None and snap.record.finished_at is not None
-    assert store.redis.hget(store.keys.stats(), LABEL) is not None
-    assert "job-1" in runtime.WITHOUT_WEBHOOK  # its postrun reads nothing either
-
-
 class SharedCountKind(CountKind):
     """The count kind, deterministic: its jobs may share a computation (result reuse)."""
 
@@ -304,36 +287,45 @@ class SharedCountKind(CountKind):
 SHARED = SharedCountKind()
 
 
-def run_shared(job_id: str, parameters: dict[str, Any]) -> Any:
-    return runtime.run_job(StandInTask(), SHARED, "to", job_id, parameters)  # type: ignore[arg-type]
-
-
-def test_a_job_that_leads_no_shared_computation_reads_no_followers(
-    submit: Submit, spy: CommandSpy
+@pytest.mark.parametrize("kind", [KIND, SHARED], ids=["unshared kind", "deterministic kind"])
+def test_a_trivial_job_costs_two_round_trips_of_ours(
+    kind: JobKind, store: JobStore, submit: Submit, spy: CommandSpy
 ) -> None:
-    # Given a deterministic kind's job that shares nothing (no reuse digest: the
-    # diagnostic noop, RESULT_REUSE_SECONDS=0, a data version that could not be read)
+    # Given a job without a webhook (and the claim script already loaded by another run);
+    # of a deterministic kind, one that shares nothing (no reuse digest: the diagnostic
+    # noop, RESULT_REUSE_SECONDS=0, a data version that could not be read)
     submit("warm", kind="count", type="to", parameters={"steps": 0})
-    run_shared("warm", {"steps": 0})
+    run("warm", {"steps": 0}, kind=kind)
     submit("job-1", kind="count", type="to", parameters={"steps": 0})
     # When a worker runs it
     with spy.recording() as sent:
-        run_shared("job-1", {"steps": 0})
-    # Then its claim said so: no followers read, no result passed on
+        run("job-1", {"steps": 0}, kind=kind)
+    # Then it claimed (the webhook read with it, Celery's STARTED stored with it, and
+    # whether it leads a shared computation) and wrote outcome, Celery's SUCCESS and run
+    # time together: no read for `started`, none of followers, no result passed on
     assert sent == ["EVALSHA", "EVAL"]
+    snap = store.read("job-1")
+    assert snap is not None and snap.record.finished_at is not None
+    assert store.redis.hget(store.keys.stats(), LABEL) is not None
+    assert "job-1" in runtime.WITHOUT_WEBHOOK  # its postrun reads nothing either
     assert "job-1" not in runtime.FOLLOWERS
+
+
+def lead_and_follow(store: JobStore, shares: ResultShare) -> None:
+    """A committed job `lead` computing DIGEST, and `f1` following it."""
+    lead(store, shares, "lead")
+    follower = created(store, "f1")
+    assert shares.attach(follower, DIGEST, fresh=False).outcome == "follow"
+    store.commit(follower)
 
 
 def test_a_leaders_end_is_passed_to_the_jobs_following_it(
     store: JobStore, shares: ResultShare
 ) -> None:
     # Given a job leading a computation, and one that follows it
-    lead(store, shares, "lead")
-    follower = created(store, "f1")
-    assert shares.attach(follower, DIGEST, fresh=False).outcome == "follow"
-    store.commit(follower)
+    lead_and_follow(store, shares)
     # When a worker runs the leader
-    result = run_shared("lead", {"steps": 2})
+    result = run("lead", {"steps": 2}, kind=SHARED)
     # Then the follower completed with its result, and is remembered for its webhook
     snap = store.read("f1")
     assert snap is not None and snap.record.finished_at is not None and snap.result == result
@@ -344,13 +336,10 @@ def test_a_failed_leaders_followers_fail_with_its_problem(
     store: JobStore, shares: ResultShare
 ) -> None:
     # Given a job leading a computation that will fail, and one that follows it
-    lead(store, shares, "lead")
-    follower = created(store, "f1")
-    assert shares.attach(follower, DIGEST, fresh=False).outcome == "follow"
-    store.commit(follower)
+    lead_and_follow(store, shares)
     # When a worker runs the leader
     with pytest.raises(JobError):
-        run_shared("lead", {"steps": 2, "failAt": 2})
+        run("lead", {"steps": 2, "failAt": 2}, kind=SHARED)
     # Then the follower failed with the same problem, and is remembered for its webhook
     snap = store.read("f1")
     assert snap is not None and snap.record.error is not None
