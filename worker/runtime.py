@@ -26,7 +26,6 @@ from jobs.clients import WorkerClients
 from jobs.deadlines import run_deadline
 from jobs.errors import BrokerUnavailable, StoreUnavailable
 from jobs.failures import (
-    DataUnavailable,
     JobCancelled,
     JobError,
     RepeatedlyLost,
@@ -42,6 +41,7 @@ from jobs.store.record import Progress
 from jobs.store.runs import Claim, Superseded
 from jobs.webhooks.events import emit
 from sales.db import engine_for
+from worker.database_errors import classify_database_error
 from worker.fence import drop_superseded, record_end
 
 log = logging.getLogger(__name__)
@@ -157,32 +157,6 @@ def retry_delay(retries: int) -> float:
     worker holds a retry unacknowledged until its countdown ends, and Redis would hand
     it to a second worker after that."""
     return compute_backoff(retries, cap=min(60.0, SETTINGS.visibility_timeout / 2))
-
-
-def classify_database_error(exc: DBAPIError | NoSuchTableError) -> JobError | SoftTimeLimitExceeded:
-    """Tell a missing table (permanent) from a connection problem (worth a retry). The
-    soft time limit comes first: raised during a driver call, it can surface wrapped (or
-    as the cause of a cancelled query) and must end the job as a time limit, not a retry."""
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, SoftTimeLimitExceeded):
-            return seen
-        seen = getattr(seen, "orig", None) or seen.__cause__ or seen.__context__
-    text = str(getattr(exc, "orig", exc)).lower()
-    if (
-        isinstance(exc, NoSuchTableError)
-        or "no such table" in text
-        or ("relation" in text and "does not exist" in text)
-    ):
-        return DataUnavailable(
-            "The sales database has no `sales` table. Ask the operators to load the sales "
-            "data (see the README: the seed command), then submit the job again."
-        )
-    if isinstance(exc, DBAPIError) and (
-        exc.connection_invalidated or "connect" in text or "could not" in text or "timeout" in text
-    ):
-        return TransientError("The sales database could not be reached.")
-    return JobError("The sales database rejected a query of this job.")
 
 
 # Jobs this process claimed that asked for no webhook: their `completed` event (the

@@ -13,7 +13,7 @@ from sqlalchemy.exc import DBAPIError
 from jobs.failures import DataUnavailable, TransientError
 from kinds.reports.compute import COMPUTATIONS
 from sales.db import make_engine
-from worker.runtime import classify_database_error
+from worker.database_errors import classify_database_error
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
