@@ -1,8 +1,9 @@
 """What a real worker sends Redis for one trivial job, watched with MONITOR: its result
 stored once (with the record's end, not again by Celery's tracer), and no followers read
-for a job that leads no shared computation. The unit twins, in tests/unit/test_runtime.py:
-test_a_trivial_job_costs_two_round_trips_of_ours (of a deterministic kind too) and
-test_celerys_store_of_the_success_after_the_body_sends_nothing."""
+for a job that leads no shared computation. The unit twins, in
+tests/unit/test_runtime_round_trips.py: test_a_trivial_job_costs_two_round_trips_of_ours
+(of a deterministic kind too) and test_celerys_store_of_the_success_after_the_body_sends_nothing.
+"""
 
 from __future__ import annotations
 
@@ -14,12 +15,11 @@ from typing import Any
 
 import pytest
 import redis
-import requests
 
 from devstack.stack import Stack
 from jobs.store.connection import lua
 from jobs.store.keys import Keys
-from tests.integration.client import poll
+from tests.integration.client import run_job
 
 pytestmark = pytest.mark.integration
 
@@ -56,16 +56,10 @@ class Watch:
 
 
 def run_noop(stack: Stack) -> str:
-    """Submit a trivial job and poll it until Complete; its id."""
-    resp = requests.post(
-        f"{stack.base_url}/api/reports",
-        json={"reportType": "noop", "parameters": {"steps": 0}},
-        timeout=10,
-    )
-    assert resp.status_code == 202, resp.text
-    final, _ = poll(stack.base_url, resp.headers["Location"])
+    """Run a trivial job to its end (submitted, then polled until Complete); its id."""
+    final, _ = run_job(stack.base_url, "noop", {"steps": 0})
     assert final["status"] == "Complete", final
-    return str(resp.json()["id"])
+    return str(final["id"])
 
 
 def test_a_trivial_jobs_result_is_stored_once_and_no_followers_are_read(
